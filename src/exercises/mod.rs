@@ -1,0 +1,23 @@
+//! The exercises at the end of each chapter.
+//!
+//! Every exercise is a function in `src/exercises/chNN_*.rs` whose body is `todo!()` with a hint:
+//! that file is the student's. Its worked solution, with the same signature, is in
+//! `src/exercises/solutions/`. The default build compiles the solutions, so `cargo test
+//! --release` proves that every exercise test can pass; the feature `exercises` compiles the
+//! student's files instead:
+//!
+//! ```text
+//! cargo test --release --features exercises --test ch01_noise
+//! ```
+//!
+//! and the exercise tests (named `exercise_*`) fail with a hint until the blank is filled in
+//! correctly. The library itself never calls an exercise, so a blank never breaks anything else.
+
+// Each exercise module is declared twice: the student's file under `--features exercises`, the
+// worked solution otherwise. Add new chapters in the same pattern.
+//
+// #[cfg(feature = "exercises")]
+// pub mod chNN_topic;
+// #[cfg(not(feature = "exercises"))]
+// #[path = "solutions/chNN_topic.rs"]
+// pub mod chNN_topic;

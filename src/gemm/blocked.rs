@@ -1,0 +1,228 @@
+//! The fast GEMM: the five loops of the BLIS design around a register-blocked micro-kernel.
+//!
+//! ```text
+//! LOOP 5  for each block of NC columns of B and C           (jc)
+//! LOOP 4    for each block of KC of the shared dimension      (pc)   pack B[pc, jc] -> panels of NR columns
+//!                                                                    pack A[:, pc]  -> panels of MR rows
+//! LOOP 3      for each block of MC rows of A and C    \
+//! LOOP 2        for each panel of NR columns           > parallel: each task owns a block of C
+//! LOOP 1          for each panel of MR rows           /
+//!                   micro-kernel: MR x NR tile of C += A panel * B panel
+//! ```
+//!
+//! Why it is fast: a KC x NR panel of B stays in L1 cache while the kernel sweeps the MC rows of
+//! A (an MC x KC block that stays in L2), and every value of C is loaded and stored once per
+//! KC-block instead of once per multiply-add.
+//!
+//! Why it is deterministic: a task is a rectangle of C; every element of C sums its k terms in
+//! the same order (KC-block by KC-block, in increasing p) whoever computes it. Threads change
+//! only who computes which rectangle, never a sum.
+
+use super::kernel::{best_kernel, Kernel};
+use super::pack::{pack_a, pack_b};
+use super::{gemm_dims, MatMut, MatRef};
+use crate::parallel::{for_each_task, threads, SharedMut};
+use crate::scalar::Real;
+
+/// Depth of a packed block: a KC x NR panel of B (16 KiB for f32 at NR = 16) fits in L1.
+const KC: usize = 256;
+/// Rows per block of A: an MC x KC block of A (about 190 KiB for f32) fits in L2.
+const MC: usize = 192;
+/// Columns per block of B: the packed KC x NC block (4 MiB for f32) fits in L3.
+const NC: usize = 4096;
+// Every kernel's MR (4, 6 or 8) divides MC, so MC-blocks start on panel boundaries.
+const _: () = assert!(MC % 24 == 0);
+/// Below this many multiply-adds, threads cost more than they save.
+const PARALLEL_MIN_WORK: usize = 64 * 64 * 64;
+
+/// C <- alpha * A * B + beta * C with the fastest kernel this CPU supports.
+///
+/// A is [m, k], B is [k, n], C is [m, n]; pass `a.t()` for A^T. When beta is 0, C is only
+/// written, never read, so it may hold anything (even NaN), as in BLAS.
+#[track_caller]
+pub fn gemm<T: Real>(alpha: T, a: MatRef<T>, b: MatRef<T>, beta: T, c: MatMut<T>) {
+    gemm_with_kernel(best_kernel::<T>(), alpha, a, b, beta, c)
+}
+
+/// [`gemm`] with a chosen micro-kernel (tests compare every kernel the CPU supports).
+#[track_caller]
+pub fn gemm_with_kernel<T: Real>(
+    kernel: &Kernel<T>,
+    alpha: T,
+    a: MatRef<T>,
+    b: MatRef<T>,
+    beta: T,
+    c: MatMut<T>,
+) {
+    let (m, n, k) = gemm_dims(&a, &b, &c);
+    assert!(
+        kernel.is_supported(),
+        "gemm: this CPU cannot run the kernel {}",
+        kernel.name
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 || alpha == T::ZERO {
+        scale_c(beta, c);
+        return;
+    }
+    let (mr, nr) = (kernel.mr, kernel.nr);
+    let rsc = c.row_stride;
+    let c_ptr = SharedMut(c.data.as_mut_ptr());
+    let parallel = m * n * k >= PARALLEL_MIN_WORK;
+    let n_tasks_for = |n: usize| if parallel { n } else { 1 };
+
+    let mut packed_b = vec![T::ZERO; KC * NC.min(n).div_ceil(nr) * nr];
+    let mut packed_a = vec![T::ZERO; m.div_ceil(mr) * mr * KC];
+
+    for jc in (0..n).step_by(NC) {
+        let nc = NC.min(n - jc);
+        let b_panels = nc.div_ceil(nr);
+        for pc in (0..k).step_by(KC) {
+            let kc = KC.min(k - pc);
+            // After the first KC-block, C already holds alpha * (partial sum) + beta * C.
+            let beta = if pc == 0 { beta } else { T::ONE };
+
+            // Pack B[pc.., jc..] and all of A[.., pc..], panel ranges split over tasks.
+            let b_out = SharedMut(packed_b.as_mut_ptr());
+            let b_chunks = split(b_panels, n_tasks_for(threads()));
+            for_each_task(b_chunks.len(), |t| {
+                let (p0, p1) = b_chunks[t];
+                // SAFETY: tasks own disjoint ranges of whole panels [p0, p1).
+                let out = unsafe {
+                    std::slice::from_raw_parts_mut(
+                        b_out.get().add(p0 * nr * kc),
+                        (p1 - p0) * nr * kc,
+                    )
+                };
+                let cols = (p1 * nr).min(nc) - p0 * nr;
+                pack_b(&b, pc, kc, jc + p0 * nr, cols, nr, out);
+            });
+            let a_panels = m.div_ceil(mr);
+            let a_out = SharedMut(packed_a.as_mut_ptr());
+            let a_chunks = split(a_panels, n_tasks_for(threads()));
+            for_each_task(a_chunks.len(), |t| {
+                let (p0, p1) = a_chunks[t];
+                // SAFETY: tasks own disjoint ranges of whole panels [p0, p1).
+                let out = unsafe {
+                    std::slice::from_raw_parts_mut(
+                        a_out.get().add(p0 * mr * kc),
+                        (p1 - p0) * mr * kc,
+                    )
+                };
+                let rows = (p1 * mr).min(m) - p0 * mr;
+                pack_a(&a, p0 * mr, rows, pc, kc, mr, out);
+            });
+
+            // The tasks: MC-blocks of rows times groups of B panels.
+            let row_blocks = m.div_ceil(MC);
+            let col_groups = split(b_panels, n_tasks_for((2 * threads()).div_ceil(row_blocks)));
+            let (packed_a, packed_b) = (&packed_a, &packed_b);
+            for_each_task(row_blocks * col_groups.len(), |t| {
+                let (ic, (q0, q1)) = (
+                    (t / col_groups.len()) * MC,
+                    col_groups[t % col_groups.len()],
+                );
+                let mc = MC.min(m - ic);
+                for q in q0..q1 {
+                    let b_panel = &packed_b[q * nr * kc..(q + 1) * nr * kc];
+                    let j0 = jc + q * nr;
+                    let nr_live = nr.min(n - j0);
+                    for ir in (ic..ic + mc).step_by(mr) {
+                        let a_panel = &packed_a[(ir / mr) * mr * kc..(ir / mr + 1) * mr * kc];
+                        let mr_live = mr.min(m - ir);
+                        // SAFETY: this task alone owns rows ic..ic+mc and columns of panels q0..q1
+                        // of C, and (ir, j0) is inside C.
+                        unsafe {
+                            let tile = c_ptr.get().add(ir * rsc + j0);
+                            if mr_live == mr && nr_live == nr {
+                                kernel.run(
+                                    kc,
+                                    a_panel.as_ptr(),
+                                    b_panel.as_ptr(),
+                                    tile,
+                                    rsc,
+                                    alpha,
+                                    beta,
+                                );
+                            } else {
+                                edge_tile(
+                                    kernel, kc, a_panel, b_panel, tile, rsc, mr_live, nr_live,
+                                    alpha, beta,
+                                );
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    }
+}
+
+/// A tile that sticks out of C: run the kernel on a full-size copy and copy back what is inside,
+/// so that edge elements get exactly the arithmetic of interior ones.
+///
+/// # Safety
+/// `tile` points at an `mr_live x nr_live` part of C with row stride `rsc`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn edge_tile<T: Real>(
+    kernel: &Kernel<T>,
+    kc: usize,
+    a_panel: &[T],
+    b_panel: &[T],
+    tile: *mut T,
+    rsc: usize,
+    mr_live: usize,
+    nr_live: usize,
+    alpha: T,
+    beta: T,
+) {
+    let (mr, nr) = (kernel.mr, kernel.nr);
+    let mut buf = [T::ZERO; 8 * 32];
+    debug_assert!(mr * nr <= buf.len());
+    if beta != T::ZERO {
+        for i in 0..mr_live {
+            for j in 0..nr_live {
+                buf[i * nr + j] = *tile.add(i * rsc + j);
+            }
+        }
+    }
+    kernel.run(
+        kc,
+        a_panel.as_ptr(),
+        b_panel.as_ptr(),
+        buf.as_mut_ptr(),
+        nr,
+        alpha,
+        beta,
+    );
+    for i in 0..mr_live {
+        for j in 0..nr_live {
+            *tile.add(i * rsc + j) = buf[i * nr + j];
+        }
+    }
+}
+
+/// C <- beta * C (what GEMM does when k = 0 or alpha = 0).
+fn scale_c<T: Real>(beta: T, mut c: MatMut<T>) {
+    for i in 0..c.rows {
+        for j in 0..c.cols {
+            let v = if beta == T::ZERO {
+                T::ZERO
+            } else {
+                beta * c.at(i, j)
+            };
+            *c.at_mut(i, j) = v;
+        }
+    }
+}
+
+/// Splits 0..n into at most `parts` contiguous, nearly equal ranges (none empty).
+fn split(n: usize, parts: usize) -> Vec<(usize, usize)> {
+    let parts = parts.clamp(1, n.max(1));
+    (0..parts)
+        .map(|t| (t * n / parts, (t + 1) * n / parts))
+        .filter(|(a, b)| b > a)
+        .collect()
+}

@@ -1,0 +1,156 @@
+//! Micro-kernels: the innermost part of GEMM, one file per instruction set.
+//!
+//! A kernel computes one MR x NR tile of C from a packed panel of A (MR rows) and a packed panel
+//! of B (NR columns), keeping the whole tile in registers while it walks k:
+//!
+//! ```text
+//!   C[i, j] <- alpha * sum_p A_panel[p * MR + i] * B_panel[p * NR + j] + beta * C[i, j]
+//! ```
+//!
+//! The tile of C is row-major with row stride `rsc`. When beta is 0, C is not read. Every kernel
+//! sums over p in increasing order, so the result depends on the kernel but never on threads.
+//! The fastest kernel this CPU supports is chosen once, at run time, by feature detection.
+
+mod generic;
+#[cfg(target_arch = "x86_64")]
+mod x86_avx2;
+#[cfg(target_arch = "x86_64")]
+mod x86_avx512;
+
+use crate::scalar::Real;
+
+/// The kernel signature: `(k, a_panel, b_panel, c_tile, rsc, alpha, beta)`.
+///
+/// # Safety
+/// `a_panel` holds k * MR values, `b_panel` k * NR values, `c_tile` an MR x NR tile with row
+/// stride `rsc`, and the CPU has the kernel's instruction set.
+pub type KernelFn<T> = unsafe fn(usize, *const T, *const T, *mut T, usize, T, T);
+
+/// A micro-kernel and its tile size.
+pub struct Kernel<T> {
+    /// A name for tables and test messages, e.g. "avx2-fma 6x16".
+    pub name: &'static str,
+    pub mr: usize,
+    pub nr: usize,
+    run: KernelFn<T>,
+    /// Whether this CPU can run it.
+    supported: fn() -> bool,
+}
+
+impl<T> Kernel<T> {
+    pub fn is_supported(&self) -> bool {
+        (self.supported)()
+    }
+
+    /// Runs the kernel on one tile.
+    ///
+    /// # Safety
+    /// As for [`KernelFn`]; [`Kernel::is_supported`] must be true.
+    #[inline(always)]
+    pub(crate) unsafe fn run(
+        &self,
+        k: usize,
+        a: *const T,
+        b: *const T,
+        c: *mut T,
+        rsc: usize,
+        alpha: T,
+        beta: T,
+    ) {
+        (self.run)(k, a, b, c, rsc, alpha, beta)
+    }
+}
+
+// Each scalar lists its kernels, fastest first ([`Real::gemm_kernels`] returns these).
+pub(crate) static F32_KERNELS: [Kernel<f32>; KERNELS_PER_TYPE] = [
+    #[cfg(target_arch = "x86_64")]
+    x86_avx512::F32,
+    #[cfg(target_arch = "x86_64")]
+    x86_avx2::F32,
+    generic::F32,
+];
+
+pub(crate) static F64_KERNELS: [Kernel<f64>; KERNELS_PER_TYPE] = [
+    #[cfg(target_arch = "x86_64")]
+    x86_avx512::F64,
+    #[cfg(target_arch = "x86_64")]
+    x86_avx2::F64,
+    generic::F64,
+];
+
+#[cfg(target_arch = "x86_64")]
+const KERNELS_PER_TYPE: usize = 3;
+#[cfg(not(target_arch = "x86_64"))]
+const KERNELS_PER_TYPE: usize = 1;
+
+/// Every kernel for `T` that this CPU can run, fastest first (tests compare each one).
+pub fn supported_kernels<T: Real>() -> impl Iterator<Item = &'static Kernel<T>> {
+    T::gemm_kernels().iter().filter(|k| k.is_supported())
+}
+
+/// The kernel [`super::gemm`] uses for `T` on this CPU. `GAN_KERNEL=generic` (or another
+/// kernel's name prefix) picks a slower one, to compare.
+pub fn best_kernel<T: Real>() -> &'static Kernel<T> {
+    let wanted = std::env::var("GAN_KERNEL").ok();
+    supported_kernels::<T>()
+        .find(|k| wanted.as_deref().is_none_or(|w| k.name.starts_with(w)))
+        .unwrap_or_else(|| {
+            supported_kernels::<T>()
+                .next()
+                .expect("the generic kernel always runs")
+        })
+}
+
+fn always() -> bool {
+    true
+}
+
+/// Writes one x86 SIMD kernel: an MR x (2 * LANES) tile, two vector registers per row of C.
+/// The AVX2 and AVX-512 kernels are this one body with different intrinsics.
+#[cfg(target_arch = "x86_64")]
+macro_rules! x86_tile_kernel {
+    ($name:ident, $features:literal, $t:ty, $mr:literal, $lanes:literal, $vec:ty, $zero:ident, $load:ident,
+     $store:ident, $splat:ident, $fmadd:ident, $mul:ident) => {
+        /// # Safety
+        /// See [`super::KernelFn`].
+        #[target_feature(enable = $features)]
+        unsafe fn $name(
+            k: usize,
+            a: *const $t,
+            b: *const $t,
+            c: *mut $t,
+            rsc: usize,
+            alpha: $t,
+            beta: $t,
+        ) {
+            const NR: usize = 2 * $lanes;
+            let mut acc0: [$vec; $mr] = [$zero(); $mr];
+            let mut acc1: [$vec; $mr] = [$zero(); $mr];
+            for p in 0..k {
+                let b0 = $load(b.add(p * NR));
+                let b1 = $load(b.add(p * NR + $lanes));
+                for i in 0..$mr {
+                    let ai = $splat(*a.add(p * $mr + i));
+                    acc0[i] = $fmadd(ai, b0, acc0[i]);
+                    acc1[i] = $fmadd(ai, b1, acc1[i]);
+                }
+            }
+            // C <- alpha * acc + beta * C, and C is not read when beta is 0.
+            let va = $splat(alpha);
+            for i in 0..$mr {
+                let row = c.add(i * rsc);
+                let mut r0 = $mul(va, acc0[i]);
+                let mut r1 = $mul(va, acc1[i]);
+                if beta != 0.0 {
+                    let vb = $splat(beta);
+                    r0 = $fmadd(vb, $load(row), r0);
+                    r1 = $fmadd(vb, $load(row.add($lanes)), r1);
+                }
+                $store(row, r0);
+                $store(row.add($lanes), r1);
+            }
+        }
+    };
+}
+#[cfg(target_arch = "x86_64")]
+use x86_tile_kernel;

@@ -1,0 +1,51 @@
+//! Chapters 3-5. Layers with hand-written backpropagation.
+//!
+//! Every layer keeps, in `forward`, what its `backward` needs, and `backward` returns the
+//! gradient with respect to the layer's input while *accumulating* (+=) the gradients of its
+//! parameters, so that a gradient can be summed over several passes before an optimiser step;
+//! [`Layer::zero_grad`] resets them. All layers are generic over f32 (training) and f64
+//! (gradient checks), work on NCHW batches, and use PyTorch's weight layouts and names.
+
+use crate::scalar::Real;
+use crate::tensor::Tensor;
+
+/// A learnable tensor of a layer, with its gradient, named as in PyTorch ("weight", "bias").
+pub struct Param<'a, T> {
+    pub name: &'static str,
+    pub value: &'a mut Tensor<T>,
+    pub grad: &'a mut Tensor<T>,
+}
+
+/// One step of a network: y = f(x; parameters).
+pub trait Layer<T: Real>: Send {
+    /// A short description for tables and error messages, e.g. "Conv2d(3, 64, k4, s2, p1)".
+    fn describe(&self) -> String;
+
+    /// x -> y. In training mode, keeps what `backward` needs.
+    fn forward(&mut self, x: &Tensor<T>) -> Tensor<T>;
+
+    /// dL/dy -> dL/dx, adding dL/d(parameter) into each parameter's gradient.
+    /// Must follow a training-mode `forward` on the same input.
+    fn backward(&mut self, grad_output: &Tensor<T>) -> Tensor<T>;
+
+    /// The learnable parameters with their gradients (none by default).
+    fn params(&mut self) -> Vec<Param<'_, T>> {
+        Vec::new()
+    }
+
+    /// State that is saved with the model but not learned by gradients, such as BatchNorm's
+    /// running statistics ("running_mean", "running_var"), named as in PyTorch.
+    fn buffers(&mut self) -> Vec<(&'static str, &mut Tensor<T>)> {
+        Vec::new()
+    }
+
+    /// Training mode (the default) or evaluation mode, as PyTorch's `train()` / `eval()`.
+    fn set_training(&mut self, _training: bool) {}
+
+    /// Sets every parameter gradient to zero.
+    fn zero_grad(&mut self) {
+        for p in self.params() {
+            p.grad.fill(T::ZERO);
+        }
+    }
+}
