@@ -7,16 +7,28 @@
 //! Letters used in shapes everywhere: N batch, C channels, H height, W width (always in the
 //! order (h, w)), K kernel size, S stride, P padding, Z noise dimension. Image batches are
 //! NCHW, as in PyTorch.
+//!
+//! | module | chapter | what it holds |
+//! |---|---|---|
+//! | [`check`] | 0 The recipe | the gradient checker (central differences in f64) |
+//! | [`scalar`], [`tensor`] | 2 Matrices and GEMM | one trait for f32 and f64; the array type |
+//! | [`gemm`], [`parallel`] | 2 Matrices and GEMM | C <- alpha op(A) op(B) + beta C; the thread pool |
+//! | [`layers`] | 3-5 | layers with hand-written backward passes |
+//! | [`exercises`] | every chapter | the exercises (blanks under `--features exercises`) |
+//! | [`bench`], [`cli`] | 2, 13 | `gan bench`; the command line |
 
+pub mod bench;
 pub mod check;
-pub mod error; //          errors that say what was expected and what was found
-pub mod gemm; //           ch. 2: C <- alpha op(A) op(B) + beta C, reference and fast
-pub mod parallel; //       ch. 2: the thread pool; the only place threads are made
-pub mod scalar; //         ch. 2: one trait for f32 and f64
-pub mod tensor; //         ch. 2: the array type (matrices, NCHW image batches) //          ch. 0: the gradient checker (central differences in f64)
+pub mod cli;
+pub mod error;
+pub mod exercises;
+pub mod gemm;
+pub mod layers;
+pub mod parallel;
+pub mod scalar;
+mod scratch;
+pub mod tensor;
 
 pub use error::{Error, Result};
 pub use scalar::Real;
 pub use tensor::Tensor;
-pub mod exercises;
-pub mod layers; //         ch. 3-5: layers with hand-written backward passes //      every chapter's exercises (blanks under --features exercises)

@@ -8,7 +8,7 @@
 //! environment variable `GAN_THREADS`, and `std::thread::available_parallelism`.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 
 /// The thread count chosen by [`set_threads`]; 0 means "not chosen yet".
@@ -91,10 +91,6 @@ unsafe impl Send for Job {}
 
 struct State {
     job: Option<Job>,
-    /// Bumped for every job, so that a worker never runs the same job twice.
-    generation: u64,
-    /// Workers that have finished the current job.
-    finished: usize,
     /// A task of the current job panicked.
     panicked: bool,
     /// Worker threads spawned so far.
@@ -103,31 +99,53 @@ struct State {
 
 struct Pool {
     state: Mutex<State>,
-    /// Workers wait here for a new job.
-    job_posted: Condvar,
-    /// The caller waits here for the workers to finish.
-    job_done: Condvar,
+    /// Bumped (under the `state` lock) for every job, so that a worker never runs a job twice.
+    generation: AtomicU64,
+    /// Workers that have finished the current job.
+    finished: AtomicUsize,
     /// The next task index to hand out.
     next_task: AtomicUsize,
+    /// Workers sleep here when no job came while they spun.
+    job_posted: Condvar,
+    /// The caller sleeps here when the workers did not finish while it spun.
+    job_done: Condvar,
     /// Only one job at a time (independent callers, e.g. parallel tests, take turns).
     caller: Mutex<()>,
 }
+
+/// How long a waiting thread spins before it sleeps. Jobs in a training step come back to back,
+/// microseconds apart; waking a sleeping thread costs tens of microseconds.
+const SPIN: std::time::Duration = std::time::Duration::from_micros(50);
 
 fn pool() -> &'static Pool {
     static POOL: OnceLock<Pool> = OnceLock::new();
     POOL.get_or_init(|| Pool {
         state: Mutex::new(State {
             job: None,
-            generation: 0,
-            finished: 0,
             panicked: false,
             workers: 0,
         }),
+        generation: AtomicU64::new(0),
+        finished: AtomicUsize::new(0),
+        next_task: AtomicUsize::new(0),
         job_posted: Condvar::new(),
         job_done: Condvar::new(),
-        next_task: AtomicUsize::new(0),
         caller: Mutex::new(()),
     })
+}
+
+/// Spins until `done()` or until `SPIN` has passed; returns `done()`.
+fn spin_until(done: impl Fn() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while !done() {
+        if start.elapsed() > SPIN {
+            return false;
+        }
+        for _ in 0..64 {
+            std::hint::spin_loop();
+        }
+    }
+    true
 }
 
 impl Pool {
@@ -147,14 +165,14 @@ impl Pool {
                 state.workers += 1;
             }
             self.next_task.store(0, Ordering::SeqCst);
+            self.finished.store(0, Ordering::SeqCst);
             state.job = Some(Job {
                 task,
                 n_tasks,
                 helpers,
             });
-            state.generation += 1;
-            state.finished = 0;
             state.panicked = false;
+            self.generation.fetch_add(1, Ordering::SeqCst);
         }
         self.job_posted.notify_all();
 
@@ -164,10 +182,14 @@ impl Pool {
             self.work_on(unsafe { &*task }, n_tasks)
         }));
 
-        let mut state = self.state.lock().unwrap();
-        while state.finished < helpers {
-            state = self.job_done.wait(state).unwrap();
+        let all_done = || self.finished.load(Ordering::SeqCst) >= helpers;
+        if !spin_until(all_done) {
+            let mut state = self.state.lock().unwrap();
+            while !all_done() {
+                state = self.job_done.wait(state).unwrap();
+            }
         }
+        let mut state = self.state.lock().unwrap();
         state.job = None;
         let worker_panicked = state.panicked;
         drop(state);
@@ -195,19 +217,19 @@ impl Pool {
     fn worker(&self, index: usize) {
         let mut seen = 0u64;
         loop {
+            // Wait for a job this worker has not seen: spin first, then sleep.
+            let posted = || self.generation.load(Ordering::SeqCst) != seen;
+            spin_until(posted);
             let job = {
                 let mut state = self.state.lock().unwrap();
-                loop {
-                    if state.generation != seen {
-                        seen = state.generation;
-                        if let Some(job) = state.job {
-                            if index < job.helpers {
-                                break job;
-                            }
-                        }
-                    }
+                while !posted() {
                     state = self.job_posted.wait(state).unwrap();
                 }
+                seen = self.generation.load(Ordering::SeqCst);
+                state.job
+            };
+            let Some(job) = job.filter(|j| index < j.helpers) else {
+                continue;
             };
             // SAFETY: `Pool::run` keeps the task alive until this worker reports `finished`.
             let task = unsafe { &*job.task };
@@ -217,10 +239,11 @@ impl Pool {
             .is_ok();
             if !ok {
                 IN_TASK.with(|t| t.set(false));
+                self.state.lock().unwrap().panicked = true;
             }
-            let mut state = self.state.lock().unwrap();
-            state.finished += 1;
-            state.panicked |= !ok;
+            // Count ourselves done under the lock, so a caller about to sleep cannot miss it.
+            let state = self.state.lock().unwrap();
+            self.finished.fetch_add(1, Ordering::SeqCst);
             drop(state);
             self.job_done.notify_all();
         }

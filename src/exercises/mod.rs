@@ -21,3 +21,9 @@
 // #[cfg(not(feature = "exercises"))]
 // #[path = "solutions/chNN_topic.rs"]
 // pub mod chNN_topic;
+
+#[cfg(feature = "exercises")]
+pub mod ch02_gemm;
+#[cfg(not(feature = "exercises"))]
+#[path = "solutions/ch02_gemm.rs"]
+pub mod ch02_gemm;

@@ -12,6 +12,7 @@
 //! The fastest kernel this CPU supports is chosen once, at run time, by feature detection.
 
 mod generic;
+pub mod peak;
 #[cfg(target_arch = "x86_64")]
 mod x86_avx2;
 #[cfg(target_arch = "x86_64")]
@@ -47,6 +48,7 @@ impl<T> Kernel<T> {
     /// # Safety
     /// As for [`KernelFn`]; [`Kernel::is_supported`] must be true.
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)] // the BLAS micro-kernel contract, one name per operand
     pub(crate) unsafe fn run(
         &self,
         k: usize,
@@ -126,7 +128,8 @@ macro_rules! x86_tile_kernel {
             const NR: usize = 2 * $lanes;
             let mut acc0: [$vec; $mr] = [$zero(); $mr];
             let mut acc1: [$vec; $mr] = [$zero(); $mr];
-            for p in 0..k {
+            // One step of k: a rank-1 update of the tile by a column of A and a row of B.
+            let mut step = |p: usize| {
                 let b0 = $load(b.add(p * NR));
                 let b1 = $load(b.add(p * NR + $lanes));
                 for i in 0..$mr {
@@ -134,6 +137,19 @@ macro_rules! x86_tile_kernel {
                     acc0[i] = $fmadd(ai, b0, acc0[i]);
                     acc1[i] = $fmadd(ai, b1, acc1[i]);
                 }
+            };
+            // Unrolled by 4 so that loop bookkeeping does not compete with the FMAs for issue slots.
+            let mut p = 0;
+            while p + 4 <= k {
+                step(p);
+                step(p + 1);
+                step(p + 2);
+                step(p + 3);
+                p += 4;
+            }
+            while p < k {
+                step(p);
+                p += 1;
             }
             // C <- alpha * acc + beta * C, and C is not read when beta is 0.
             let va = $splat(alpha);

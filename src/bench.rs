@@ -1,0 +1,212 @@
+//! `gan bench`: speed, measured on this machine and compared with this machine's own peak.
+//!
+//! Timing lives here and only here: tests check results, never seconds. Every figure is the
+//! median of repeated runs after a warm-up, and every rate is also given as a fraction of the
+//! peak f32 FMA throughput measured by [`measure_peak`] on the same machine, with 1 thread and
+//! with all threads.
+
+use crate::gemm::kernel::{best_kernel, peak};
+use crate::gemm::{gemm, gemm_reference};
+use crate::parallel::{for_each_task, threads, with_threads};
+use crate::tensor::Tensor;
+use std::hint::black_box;
+use std::time::Instant;
+
+/// How long and how often to measure.
+#[derive(Clone, Debug)]
+pub struct Timing {
+    /// At least this many timed runs (after one warm-up run)...
+    pub min_runs: usize,
+    /// ...and at least this much time in timed runs.
+    pub min_seconds: f64,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            min_runs: 5,
+            min_seconds: 0.5,
+        }
+    }
+}
+
+/// The median wall-clock seconds of `run`, after one warm-up call.
+pub fn median_seconds(timing: &Timing, mut run: impl FnMut()) -> f64 {
+    run();
+    let mut times = Vec::new();
+    let start = Instant::now();
+    while times.len() < timing.min_runs || start.elapsed().as_secs_f64() < timing.min_seconds {
+        let t = Instant::now();
+        run();
+        times.push(t.elapsed().as_secs_f64());
+    }
+    median(&mut times)
+}
+
+fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        0.5 * (xs[n / 2 - 1] + xs[n / 2])
+    }
+}
+
+/// The machine's measured peak f32 throughput, GFLOP/s.
+#[derive(Clone, Copy, Debug)]
+pub struct Peak {
+    pub one_thread: f64,
+    pub all_threads: f64,
+    pub threads: usize,
+}
+
+impl Peak {
+    /// The peak that applies to a run on `threads` threads.
+    pub fn for_threads(&self, threads: usize) -> f64 {
+        if threads == 1 {
+            self.one_thread
+        } else {
+            self.all_threads
+        }
+    }
+}
+
+/// Measures the peak: every thread runs register-only FMA chains (see `gemm::kernel::peak`).
+pub fn measure_peak(timing: &Timing) -> Peak {
+    const ITERATIONS: usize = 20_000_000;
+    // One untimed call tells how many FLOPs a call does (and warms the core up).
+    let flops_per_call = peak::fma_loop(ITERATIONS);
+    let rate = |threads: usize| {
+        let flops = flops_per_call * threads as f64;
+        let seconds = with_threads(threads, || {
+            median_seconds(timing, || {
+                for_each_task(threads, |_| {
+                    black_box(peak::fma_loop(black_box(ITERATIONS)));
+                })
+            })
+        });
+        flops / seconds / 1e9
+    };
+    let all = threads();
+    Peak {
+        one_thread: rate(1),
+        all_threads: if all > 1 { rate(all) } else { rate(1) },
+        threads: all,
+    }
+}
+
+/// One row of the GEMM table.
+#[derive(Clone, Debug)]
+pub struct GemmRow {
+    pub size: usize,
+    pub threads: usize,
+    pub milliseconds: f64,
+    pub gflops: f64,
+    pub fraction_of_peak: f64,
+}
+
+/// Square f32 GEMMs (C <- A B) of each size, on 1 thread and on all threads.
+pub fn gemm_table(sizes: &[usize], peak: &Peak, timing: &Timing) -> Vec<GemmRow> {
+    let mut rows = Vec::new();
+    for &n in sizes {
+        let a = Tensor::<f32>::from_fn(&[n, n], |i| ((i * 7) % 13) as f32 / 13.0 - 0.5);
+        let b = Tensor::<f32>::from_fn(&[n, n], |i| ((i * 5) % 11) as f32 / 11.0 - 0.5);
+        let mut c = Tensor::<f32>::zeros(&[n, n]);
+        for t in thread_counts(peak.threads) {
+            let seconds = with_threads(t, || {
+                median_seconds(timing, || gemm(1.0, a.view(), b.view(), 0.0, c.view_mut()))
+            });
+            let gflops = 2.0 * (n * n * n) as f64 / seconds / 1e9;
+            rows.push(GemmRow {
+                size: n,
+                threads: t,
+                milliseconds: seconds * 1e3,
+                gflops,
+                fraction_of_peak: gflops / peak.for_threads(t),
+            });
+        }
+    }
+    rows
+}
+
+/// The triple loop's rate at one size, for comparison (1 thread; it has no other).
+pub fn reference_gflops(n: usize, timing: &Timing) -> f64 {
+    let a = Tensor::<f32>::from_fn(&[n, n], |i| (i % 7) as f32);
+    let b = Tensor::<f32>::from_fn(&[n, n], |i| (i % 5) as f32);
+    let mut c = Tensor::<f32>::zeros(&[n, n]);
+    let seconds = median_seconds(timing, || {
+        gemm_reference(1.0, a.view(), b.view(), 0.0, c.view_mut())
+    });
+    2.0 * (n * n * n) as f64 / seconds / 1e9
+}
+
+/// 1, and all threads if that is more.
+pub fn thread_counts(all: usize) -> Vec<usize> {
+    if all > 1 {
+        vec![1, all]
+    } else {
+        vec![1]
+    }
+}
+
+/// Everything `gan bench` measured.
+pub struct Report {
+    pub peak: Peak,
+    pub kernel: &'static str,
+    pub gemm: Vec<GemmRow>,
+}
+
+impl Report {
+    pub fn print(&self) {
+        let p = &self.peak;
+        println!("peak f32 FMA throughput (measured): {:.1} GFLOP/s on 1 thread, {:.1} GFLOP/s on {} threads", p.one_thread, p.all_threads, p.threads);
+        println!("GEMM kernel: {}\n", self.kernel);
+        println!(
+            "{:>6} {:>8} {:>11} {:>9} {:>8}",
+            "size", "threads", "median ms", "GFLOP/s", "of peak"
+        );
+        for r in &self.gemm {
+            println!(
+                "{:>6} {:>8} {:>11.3} {:>9.1} {:>7.1}%",
+                r.size,
+                r.threads,
+                r.milliseconds,
+                r.gflops,
+                100.0 * r.fraction_of_peak
+            );
+        }
+    }
+
+    /// The same table as JSON.
+    pub fn to_json(&self) -> String {
+        let rows: Vec<String> = self
+            .gemm
+            .iter()
+            .map(|r| {
+                format!(
+                    "    {{\"size\": {}, \"threads\": {}, \"median_ms\": {:.4}, \"gflops\": {:.2}, \"fraction_of_peak\": {:.4}}}",
+                    r.size, r.threads, r.milliseconds, r.gflops, r.fraction_of_peak
+                )
+            })
+            .collect();
+        format!(
+            "{{\n  \"peak_gflops\": {{\"one_thread\": {:.2}, \"all_threads\": {:.2}, \"threads\": {}}},\n  \"gemm_kernel\": \"{}\",\n  \"gemm\": [\n{}\n  ]\n}}\n",
+            self.peak.one_thread,
+            self.peak.all_threads,
+            self.peak.threads,
+            self.kernel,
+            rows.join(",\n")
+        )
+    }
+}
+
+/// Runs the whole bench.
+pub fn run(sizes: &[usize], timing: &Timing) -> Report {
+    let peak = measure_peak(timing);
+    Report {
+        peak,
+        kernel: best_kernel::<f32>().name,
+        gemm: gemm_table(sizes, &peak, timing),
+    }
+}
