@@ -2,7 +2,7 @@
 //!
 //! cargo run --release --example ch02_gemm
 //!
-//! 1. the triple loop (`gemm_reference`), 2. blocking + packing with the portable micro-kernel,
+//! Steps: 1. the triple loop (`gemm_reference`), 2. blocking + packing with the portable kernel,
 //! 3. the same with the SIMD micro-kernel this CPU supports, 4. on all threads. Then it checks
 //! that the fast result matches the triple loop and is bitwise the same for 1 and all threads.
 
