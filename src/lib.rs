@@ -24,6 +24,7 @@ pub mod error;
 pub mod exercises;
 pub mod gemm;
 pub mod layers;
+pub mod optim;
 pub mod parallel;
 pub mod scalar;
 mod scratch;

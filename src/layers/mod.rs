@@ -9,6 +9,8 @@
 use crate::scalar::Real;
 use crate::tensor::Tensor;
 
+pub mod sequential;
+
 /// A learnable tensor of a layer, with its gradient, named as in PyTorch ("weight", "bias").
 pub struct Param<'a, T> {
     pub name: &'static str,
