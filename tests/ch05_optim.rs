@@ -78,8 +78,7 @@ fn adam_second_step_matches_the_formula() {
         0.5 * (0.5 * 2.0) + 0.5 * 4.0,
         0.999 * (0.001 * 4.0) + 0.001 * 16.0,
     );
-    let step2 =
-        (0.1 / (1.0 - 0.25)) * m / ((v as f64).sqrt() / (1.0 - 0.999f64.powi(2)).sqrt() + 1e-8);
+    let step2 = (0.1 / (1.0 - 0.25)) * m / (f64::sqrt(v) / (1.0 - 0.999f64.powi(2)).sqrt() + 1e-8);
     let want = -0.1 * 2.0 / (2.0 + 1e-8) - step2;
     assert!(
         (p[0] - want).abs() < 1e-14,
@@ -113,8 +112,8 @@ fn run_steps(opt: &mut dyn Optimizer<f32>, p: &mut Tensor<f32>, from: usize, to:
 
 #[test]
 fn a_restored_optimiser_continues_bit_for_bit() {
-    let fresh: [fn() -> Box<dyn Optimizer<f32>>; 2] =
-        [|| Box::new(Adam::dcgan()), || Box::new(Sgd::new(0.01, 0.9))];
+    type Make = fn() -> Box<dyn Optimizer<f32>>;
+    let fresh: [Make; 2] = [|| Box::new(Adam::dcgan()), || Box::new(Sgd::new(0.01, 0.9))];
     for make in fresh {
         let mut straight = make();
         let mut p_straight = Tensor::<f32>::full(&[5], 0.3);
