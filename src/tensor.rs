@@ -47,6 +47,14 @@ impl<T: Real> Tensor<T> {
     }
 
     /// Wraps `data`; its length must be the product of `shape`.
+    ///
+    /// ```
+    /// use gan::Tensor;
+    /// let x = Tensor::from_vec(&[2, 3], vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
+    /// assert_eq!(x.row(1), &[4.0, 5.0, 6.0]);
+    /// let err = Tensor::from_vec(&[2, 3], vec![0.0f32; 5]).unwrap_err();
+    /// assert_eq!(err.to_string(), "Tensor::from_vec: expected shape [2, 3] (6 elements), found 5 elements");
+    /// ```
     pub fn from_vec(shape: &[usize], data: Vec<T>) -> Result<Self> {
         let expected: usize = shape.iter().product();
         if data.len() != expected {

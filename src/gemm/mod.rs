@@ -176,6 +176,15 @@ impl<'a, T: Copy> MatRef<'a, T> {
 }
 
 /// op(A) * op(B) for two matrices (rank-2 tensors), as a new matrix, with the fast GEMM.
+///
+/// ```
+/// use gan::gemm::{matmul, Op};
+/// use gan::Tensor;
+/// let a = Tensor::from_rows(&[&[1.0f32, 2.0], &[3.0, 4.0]]).unwrap();
+/// let b = Tensor::from_rows(&[&[5.0f32, 6.0], &[7.0, 8.0]]).unwrap();
+/// assert_eq!(matmul(&a, Op::N, &b, Op::N).as_slice(), &[19.0, 22.0, 43.0, 50.0]);
+/// assert_eq!(matmul(&a, Op::T, &b, Op::N).as_slice(), &[26.0, 30.0, 38.0, 44.0]); // A^T B
+/// ```
 #[track_caller]
 pub fn matmul<T: Real>(a: &Tensor<T>, op_a: Op, b: &Tensor<T>, op_b: Op) -> Tensor<T> {
     let (a, b) = (a.view().op(op_a), b.view().op(op_b));
