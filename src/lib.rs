@@ -23,6 +23,7 @@ pub mod cli;
 pub mod error;
 pub mod exercises;
 pub mod gemm;
+pub mod io;
 pub mod layers;
 pub mod optim;
 pub mod parallel;
