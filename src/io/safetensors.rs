@@ -182,7 +182,7 @@ impl SafeTensors {
         }
         let mut header = Json::Object(fields).to_text().into_bytes();
         // Pad with spaces so that the data starts 8-byte aligned, as the reference writer does.
-        while header.len() % 8 != 0 {
+        while !header.len().is_multiple_of(8) {
             header.push(b' ');
         }
         let mut out = Vec::with_capacity(8 + header.len() + offset);
