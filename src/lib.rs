@@ -11,8 +11,11 @@
 pub mod check;
 pub mod error; //          errors that say what was expected and what was found
 pub mod gemm; //           ch. 2: C <- alpha op(A) op(B) + beta C, reference and fast
+pub mod io; //             ch. 1, 11: atomic file writes, SVG plots
 pub mod parallel; //       ch. 2: the thread pool; the only place threads are made
+pub mod rng; //            ch. 1: random bits, uniforms, Gaussians, the noise z ~ N(0, sigma^2 I)
 pub mod scalar; //         ch. 2: one trait for f32 and f64
+pub mod stats; //          ch. 1, 12: moments, KS and chi-square tests, erf, gamma, Student's t
 pub mod tensor; //         ch. 2: the array type (matrices, NCHW image batches) //          ch. 0: the gradient checker (central differences in f64)
 
 pub use error::{Error, Result};

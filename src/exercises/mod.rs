@@ -21,3 +21,9 @@
 // #[cfg(not(feature = "exercises"))]
 // #[path = "solutions/chNN_topic.rs"]
 // pub mod chNN_topic;
+
+#[cfg(feature = "exercises")]
+pub mod ch01_noise; //    ch. 1: the Marsaglia polar method
+#[cfg(not(feature = "exercises"))]
+#[path = "solutions/ch01_noise.rs"]
+pub mod ch01_noise;
