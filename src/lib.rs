@@ -11,10 +11,12 @@
 //! | module | chapter | what it holds |
 //! |---|---|---|
 //! | [`check`] | 0 The recipe | the gradient checker (central differences in f64) |
+//! | [`rng`], [`stats`] | 1 Noise (and 12) | random bits to Gaussians; moments, KS, chi-square, erf, Student's t |
 //! | [`scalar`], [`tensor`] | 2 Matrices and GEMM | one trait for f32 and f64; the array type |
 //! | [`gemm`], [`parallel`] | 2 Matrices and GEMM | C <- alpha op(A) op(B) + beta C; the thread pool |
 //! | [`layers`] | 3-5 | layers with hand-written backward passes |
 //! | [`exercises`] | every chapter | the exercises (blanks under `--features exercises`) |
+//! | [`io`] | 1, 11 | atomic writes, SVG plots, JSON, safetensors |
 //! | [`bench`], [`cli`] | 2, 13 | `gan bench`; the command line |
 
 pub mod bench;
@@ -27,8 +29,10 @@ pub mod io;
 pub mod layers;
 pub mod optim;
 pub mod parallel;
+pub mod rng;
 pub mod scalar;
 mod scratch;
+pub mod stats;
 pub mod tensor;
 
 pub use error::{Error, Result};

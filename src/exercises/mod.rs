@@ -23,6 +23,12 @@
 // pub mod chNN_topic;
 
 #[cfg(feature = "exercises")]
+pub mod ch01_noise;
+#[cfg(not(feature = "exercises"))]
+#[path = "solutions/ch01_noise.rs"]
+pub mod ch01_noise;
+
+#[cfg(feature = "exercises")]
 pub mod ch02_gemm;
 #[cfg(not(feature = "exercises"))]
 #[path = "solutions/ch02_gemm.rs"]
