@@ -17,7 +17,7 @@
 //! | [`layers`] | 3-5 | layers with hand-written backward passes |
 //! | [`exercises`] | every chapter | the exercises (blanks under `--features exercises`) |
 //! | [`io`] | 1, 11 | atomic writes, SVG plots, JSON, safetensors |
-//! | [`bench`], [`cli`] | 2, 13 | `gan bench`; the command line |
+//! | [`mod@bench`], [`cli`] | 2, 13 | `gan bench`; the command line |
 
 pub mod bench;
 pub mod check;

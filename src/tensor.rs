@@ -261,7 +261,7 @@ impl<T: Real> Tensor<T> {
             .sum()
     }
 
-    /// Column sums of a matrix: [rows, cols] -> [cols].
+    /// Column sums of a matrix: `[rows, cols] -> [cols]`.
     pub fn sum_rows(&self) -> Self {
         let c = self.cols();
         let mut out = Tensor::zeros(&[c]);
@@ -293,7 +293,7 @@ impl<T: Real> Tensor<T> {
         self.data.iter().fold(T::ZERO, |m, &x| m.max(x.abs()))
     }
 
-    /// The largest |self[i] - other[i]|.
+    /// The largest `|self[i] - other[i]|`.
     #[track_caller]
     pub fn max_abs_diff(&self, other: &Self) -> T {
         other.assert_shape("max_abs_diff", &self.shape);
