@@ -14,7 +14,8 @@
 //! | [`rng`], [`stats`] | 1 Noise (and 12) | random bits to Gaussians; moments, KS, chi-square, erf, Student's t |
 //! | [`scalar`], [`tensor`] | 2 Matrices and GEMM | one trait for f32 and f64; the array type |
 //! | [`gemm`], [`parallel`] | 2 Matrices and GEMM | C <- alpha op(A) op(B) + beta C; the thread pool |
-//! | [`layers`] | 3-5 | layers with hand-written backward passes |
+//! | [`layers`], [`optim`] | 3-5 | layers with hand-written backward passes; SGD and Adam |
+//! | [`init`] | 6 | DCGAN initialisation |
 //! | [`exercises`] | every chapter | the exercises (blanks under `--features exercises`) |
 //! | [`io`] | 1, 11 | atomic writes, SVG plots, JSON, safetensors |
 //! | [`mod@bench`], [`cli`] | 2, 13 | `gan bench`; the command line |
@@ -25,6 +26,7 @@ pub mod cli;
 pub mod error;
 pub mod exercises;
 pub mod gemm;
+pub mod init;
 pub mod io;
 pub mod layers;
 pub mod optim;
