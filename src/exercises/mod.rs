@@ -21,3 +21,15 @@
 // #[cfg(not(feature = "exercises"))]
 // #[path = "solutions/chNN_topic.rs"]
 // pub mod chNN_topic;
+
+#[cfg(feature = "exercises")]
+pub mod ch00_recipe;
+#[cfg(not(feature = "exercises"))]
+#[path = "solutions/ch00_recipe.rs"]
+pub mod ch00_recipe;
+
+#[cfg(feature = "exercises")]
+pub mod ch05_blocks;
+#[cfg(not(feature = "exercises"))]
+#[path = "solutions/ch05_blocks.rs"]
+pub mod ch05_blocks;

@@ -49,3 +49,8 @@ pub trait Layer<T: Real>: Send {
         }
     }
 }
+
+pub mod activation; // ch. 5: ReLU, LeakyReLU, Tanh, Sigmoid, Reshape/Flatten
+pub mod batch_norm; // ch. 5: BatchNorm2d / BatchNorm1d, train and eval
+pub mod linear; //     ch. 5: y = x W^T + b
+pub mod loss; //       ch. 5: binary cross-entropy on logits, stable for any logit
