@@ -38,7 +38,10 @@ mod tests {
         let std = (w.dot(&w) / n - mean * mean).sqrt();
         assert!(mean.abs() < 3.0 * DCGAN_STD / n.sqrt(), "mean {mean}");
         assert!((std - DCGAN_STD).abs() < 0.1 * DCGAN_STD, "std {std}");
-        let (mut gamma, mut beta) = (Tensor::<f32>::zeros(&[512]), Tensor::<f32>::full(&[512], 5.0));
+        let (mut gamma, mut beta) = (
+            Tensor::<f32>::zeros(&[512]),
+            Tensor::<f32>::full(&[512], 5.0),
+        );
         dcgan_batch_norm(&mut gamma, &mut beta, &mut Rng::new(2));
         assert!((gamma.mean() - 1.0).abs() < 0.01 && beta.max_abs() == 0.0);
     }

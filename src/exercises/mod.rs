@@ -23,6 +23,12 @@
 // pub mod chNN_topic;
 
 #[cfg(feature = "exercises")]
+pub mod ch00_recipe;
+#[cfg(not(feature = "exercises"))]
+#[path = "solutions/ch00_recipe.rs"]
+pub mod ch00_recipe;
+
+#[cfg(feature = "exercises")]
 pub mod ch01_noise;
 #[cfg(not(feature = "exercises"))]
 #[path = "solutions/ch01_noise.rs"]
@@ -33,3 +39,9 @@ pub mod ch02_gemm;
 #[cfg(not(feature = "exercises"))]
 #[path = "solutions/ch02_gemm.rs"]
 pub mod ch02_gemm;
+
+#[cfg(feature = "exercises")]
+pub mod ch05_blocks;
+#[cfg(not(feature = "exercises"))]
+#[path = "solutions/ch05_blocks.rs"]
+pub mod ch05_blocks;

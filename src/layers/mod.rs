@@ -9,8 +9,6 @@
 use crate::scalar::Real;
 use crate::tensor::Tensor;
 
-pub mod sequential;
-
 /// A learnable tensor of a layer, with its gradient, named as in PyTorch ("weight", "bias").
 pub struct Param<'a, T> {
     pub name: &'static str,
@@ -51,3 +49,14 @@ pub trait Layer<T: Real>: Send {
         }
     }
 }
+
+// Chapter 5: ReLU, LeakyReLU, Tanh, Sigmoid, Reshape/Flatten.
+pub mod activation;
+// Chapter 5: BatchNorm2d / BatchNorm1d, train and eval.
+pub mod batch_norm;
+// Chapter 5: y = x W^T + b.
+pub mod linear;
+// Chapter 5: binary cross-entropy on logits, stable for any logit.
+pub mod loss;
+// Chapter 5: a network as a list of layers, with PyTorch's parameter names.
+pub mod sequential;
