@@ -12,6 +12,7 @@ pub mod check;
 pub mod error; //          errors that say what was expected and what was found
 pub mod gemm; //           ch. 2: C <- alpha op(A) op(B) + beta C, reference and fast
 pub mod parallel; //       ch. 2: the thread pool; the only place threads are made
+pub mod png; //            ch. 4: a PNG writer (stored deflate, CRC-32, Adler-32) and image grids
 pub mod scalar; //         ch. 2: one trait for f32 and f64
 pub mod tensor; //         ch. 2: the array type (matrices, NCHW image batches) //          ch. 0: the gradient checker (central differences in f64)
 

@@ -21,3 +21,15 @@
 // #[cfg(not(feature = "exercises"))]
 // #[path = "solutions/chNN_topic.rs"]
 // pub mod chNN_topic;
+
+#[cfg(feature = "exercises")]
+pub mod ch03_conv;
+#[cfg(not(feature = "exercises"))]
+#[path = "solutions/ch03_conv.rs"]
+pub mod ch03_conv;
+
+#[cfg(feature = "exercises")]
+pub mod ch04_conv_transpose;
+#[cfg(not(feature = "exercises"))]
+#[path = "solutions/ch04_conv_transpose.rs"]
+pub mod ch04_conv_transpose;

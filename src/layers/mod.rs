@@ -49,3 +49,7 @@ pub trait Layer<T: Real>: Send {
         }
     }
 }
+
+pub mod conv; //            ch. 3: Conv2d, im2col + GEMM, with the direct-loop reference
+pub mod conv_transpose; //  ch. 4: ConvTranspose2d, the adjoint of Conv2d
+mod im2col; //              ch. 3-4: im2col and col2im, shared by both
