@@ -101,7 +101,8 @@ fn fast_vs_reference<T: Real>(case: &Case) -> f64 {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    // Failures print their case; there is no source folder to save regressions in.
+    #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(48) })]
 
     #[test]
     fn fast_conv_matches_the_seven_loops_f64(case in cases()) {
@@ -245,18 +246,25 @@ fn conv_gradients_match_finite_differences() {
 
 #[test]
 fn a_batch_split_into_several_gemms_gives_the_same_gradients_as_one_image_at_a_time() {
-    // 24x24 outputs are 576 columns per image, so the batch of 3 is cut into runs of 2 and 1
-    // images: the weight gradient is summed over runs.
-    let case = Case {
-        n: 3,
+    // 24x24 outputs are 576 columns per image, so a batch of 3 is cut into runs of 2 and 1
+    // images; 33x32 outputs (1056 columns) are one image per run, written in place. The weight
+    // gradient is summed over runs.
+    let case = |n, hw, seed| Case {
+        n,
         c_in: 2,
         c_out: 3,
-        hw: (24, 24),
+        hw,
         kernel: (3, 3),
         stride: (1, 1),
         padding: (1, 1),
-        seed: 11,
+        seed,
     };
+    for case in [case(3, (24, 24), 11), case(2, (33, 32), 13)] {
+        check_batch_split(case);
+    }
+}
+
+fn check_batch_split(case: Case) {
     let (x, w, b) = case.tensors::<f64>();
     let y = conv2d_forward(&x, &w, Some(&b), case.stride, case.padding);
     assert!(
@@ -305,18 +313,24 @@ fn a_batch_split_into_several_gemms_gives_the_same_gradients_as_one_image_at_a_t
 
 #[test]
 fn one_thread_and_several_give_bitwise_the_same_results() {
-    // Big enough that the GEMMs, im2col and col2im all split their work, and the batch is cut
-    // into several runs (400 columns per image).
-    let case = Case {
-        n: 5,
-        c_in: 8,
-        c_out: 16,
-        hw: (20, 20),
+    // Big enough that the GEMMs, im2col and col2im all split their work. 20x20 outputs cut a
+    // batch into runs of 3 images; 32x32 outputs are one image per run.
+    let case = |n, c_in, c_out, hw| Case {
+        n,
+        c_in,
+        c_out,
+        hw,
         kernel: (3, 3),
         stride: (1, 1),
         padding: (1, 1),
         seed: 3,
     };
+    for case in [case(5, 8, 16, (20, 20)), case(2, 4, 8, (32, 32))] {
+        check_thread_counts(case);
+    }
+}
+
+fn check_thread_counts(case: Case) {
     let (x, w, b) = case.tensors::<f32>();
     let g: Tensor<f32> = TestRng::new(4).tensor(&case.y_shape());
     let run = |threads: usize| {
@@ -345,7 +359,7 @@ fn one_thread_and_several_give_bitwise_the_same_results() {
         {
             assert!(
                 a.as_slice() == b.as_slice(),
-                "{name} differs between 1 and {threads} threads"
+                "{case:?}: {name} differs between 1 and {threads} threads"
             );
         }
     }
@@ -546,7 +560,8 @@ fn exercise_dilated_conv_backward_input_passes_the_gradient_check() {
         let mut rng = TestRng::new(50 + i as u64);
         let x: Tensor<f64> = rng.tensor(&[n, c_in, hw.0, hw.1]);
         let w: Tensor<f64> = rng.tensor(&[c_out, c_in, k, k]);
-        let y = conv2d_dilated_forward(&x, &w, None, (s, s), (p, p), d);
+        let no_bias = Tensor::zeros(&[c_out]);
+        let y = dilated_reference(&x, &w, &no_bias, (s, s), (p, p), d);
         let r: Tensor<f64> = rng.tensor(y.shape());
         let grad_x = conv2d_dilated_backward_input(&r, &w, hw, (s, s), (p, p), d);
         assert_eq!(
@@ -558,9 +573,7 @@ fn exercise_dilated_conv_backward_input_passes_the_gradient_check() {
             &["x"],
             &mut [x],
             &[grad_x],
-            |v: &[Tensor<f64>]| {
-                dilated_reference(&v[0], &w, &Tensor::zeros(&[c_out]), (s, s), (p, p), d).dot(&r)
-            },
+            |v: &[Tensor<f64>]| dilated_reference(&v[0], &w, &no_bias, (s, s), (p, p), d).dot(&r),
             // The loss is linear in x: central differences are exact for any step, and a large
             // one keeps rounding small.
             &CheckOptions {

@@ -105,25 +105,42 @@ pub(crate) fn image_groups(n: usize, win: &Window) -> Vec<Range<usize>> {
         .collect()
 }
 
-/// Copies images `images` of `batch` ([N, C, P] flat, P positions per channel) into
-/// `mat` ([C, images.len() * P]): the layout a GEMM with one column per position needs.
-fn batch_to_matrix<T: Real>(
-    batch: &[T],
+/// Images `images` of `batch` ([N, C, P] flat, P positions per channel) as one matrix
+/// [C, images.len() * P], the layout a GEMM with one column per position needs. One image
+/// already has that layout and is lent as it is; several are copied side by side into `buffer`.
+fn batch_as_matrix<'a, T: Real>(
+    batch: &'a [T],
     channels: usize,
     positions: usize,
     images: Range<usize>,
-    mat: &mut [T],
-) {
+    buffer: &'a mut [T],
+) -> &'a [T] {
+    let image_len = channels * positions;
+    if images.len() == 1 {
+        return &batch[images.start * image_len..][..image_len];
+    }
     let width = images.len() * positions;
     for (i, n) in images.enumerate() {
         for c in 0..channels {
-            mat[c * width + i * positions..][..positions]
+            buffer[c * width + i * positions..][..positions]
                 .copy_from_slice(&batch[(n * channels + c) * positions..][..positions]);
         }
     }
+    &buffer[..channels * width]
 }
 
-/// The inverse of [`batch_to_matrix`], adding `bias[c]` to every element of channel c.
+/// The size of the buffer [`batch_as_matrix`] and [`matrix_to_batch`] need for runs of at
+/// most `most` columns: none when every run is a single image.
+fn staging_len(channels: usize, most: usize, positions: usize) -> usize {
+    if most > positions {
+        channels * most
+    } else {
+        0
+    }
+}
+
+/// The inverse of [`batch_as_matrix`]: `mat` ([C, images.len() * P]) into images `images` of
+/// `batch`, adding `bias[c]` to every element of channel c.
 fn matrix_to_batch<T: Real>(
     mat: &[T],
     bias: Option<&[T]>,
@@ -180,9 +197,10 @@ pub fn conv2d_forward<T: Real>(
     let groups = image_groups(n, &win);
     let most = groups.first().map_or(0, |g| g.len()) * positions;
     let mut cols = vec![T::ZERO; rows * most];
-    let mut out = vec![T::ZERO; c_out * most];
+    let mut out = vec![T::ZERO; staging_len(c_out, most, positions)];
     let mut y = Tensor::zeros(&[n, c_out, win.h_out, win.w_out]);
     let w_mat = MatRef::new(weight.as_slice(), c_out, rows);
+    let bias = bias.map(|b| b.as_slice());
     for images in groups {
         let width = images.len() * positions;
         // cols: [C_in*kH*kW, g*H'W'], one column per window position of each image
@@ -192,16 +210,27 @@ pub fn conv2d_forward<T: Real>(
             images.clone(),
             &mut cols[..rows * width],
         );
-        // out: [C_out, g*H'W'] = W [C_out, C_in*kH*kW] * cols
-        gemm(
-            T::ONE,
-            w_mat,
-            MatRef::new(&cols, rows, width),
-            T::ZERO,
-            MatMut::new(&mut out, c_out, width),
-        );
-        let bias = bias.map(|b| b.as_slice());
-        matrix_to_batch(&out, bias, c_out, positions, images, y.as_mut_slice());
+        let cols = MatRef::new(&cols, rows, width);
+        if images.len() == 1 {
+            // y[n]: [C_out, H'W'] = W [C_out, C_in*kH*kW] * cols, written in place
+            let y_n = y.row_mut(images.start);
+            gemm(T::ONE, w_mat, cols, T::ZERO, MatMut::new(y_n, c_out, width));
+            if let Some(bias) = bias {
+                for (plane, &b) in y_n.chunks_exact_mut(positions).zip(bias) {
+                    plane.iter_mut().for_each(|v| *v += b);
+                }
+            }
+        } else {
+            // out: [C_out, g*H'W'] = W * cols, then moved into y[n0..n1]: [g, C_out, H'W']
+            gemm(
+                T::ONE,
+                w_mat,
+                cols,
+                T::ZERO,
+                MatMut::new(&mut out, c_out, width),
+            );
+            matrix_to_batch(&out, bias, c_out, positions, images, y.as_mut_slice());
+        }
     }
     y
 }
@@ -234,25 +263,25 @@ pub fn conv2d_backward_input<T: Real>(
     let (rows, positions) = (win.rows(), win.positions());
     let groups = image_groups(n, &win);
     let most = groups.first().map_or(0, |g| g.len()) * positions;
-    let mut g_mat = vec![T::ZERO; c_out * most];
+    let mut staging = vec![T::ZERO; staging_len(c_out, most, positions)];
     let mut cols = vec![T::ZERO; rows * most];
     let mut grad_input = Tensor::zeros(&x_shape);
     let w_t = MatRef::new(weight.as_slice(), c_out, rows).t();
     for images in groups {
         let width = images.len() * positions;
         // G: [C_out, g*H'W']
-        batch_to_matrix(
+        let g_mat = batch_as_matrix(
             grad_output.as_slice(),
             c_out,
             positions,
             images.clone(),
-            &mut g_mat,
+            &mut staging,
         );
         // grad_cols: [C_in*kH*kW, g*H'W'] = W^T * G
         gemm(
             T::ONE,
             w_t,
-            MatRef::new(&g_mat, c_out, width),
+            MatRef::new(g_mat, c_out, width),
             T::ZERO,
             MatMut::new(&mut cols, rows, width),
         );
@@ -286,7 +315,7 @@ pub fn conv2d_backward_weight<T: Real>(
     let (rows, positions) = (win.rows(), win.positions());
     let groups = image_groups(n, &win);
     let most = groups.first().map_or(0, |g| g.len()) * positions;
-    let mut g_mat = vec![T::ZERO; c_out * most];
+    let mut staging = vec![T::ZERO; staging_len(c_out, most, positions)];
     let mut cols = vec![T::ZERO; rows * most];
     // The gradient is a sum over images: runs are added one after another, in order, so the
     // result does not depend on how many threads the GEMM uses.
@@ -298,11 +327,17 @@ pub fn conv2d_backward_weight<T: Real>(
             images.clone(),
             &mut cols[..rows * width],
         );
-        batch_to_matrix(grad_output.as_slice(), c_out, positions, images, &mut g_mat);
+        let g_mat = batch_as_matrix(
+            grad_output.as_slice(),
+            c_out,
+            positions,
+            images,
+            &mut staging,
+        );
         // grad_W [C_out, C_in*kH*kW] += G [C_out, g*H'W'] * cols^T
         gemm(
             T::ONE,
-            MatRef::new(&g_mat, c_out, width),
+            MatRef::new(g_mat, c_out, width),
             MatRef::new(&cols, rows, width).t(),
             T::ONE,
             MatMut::new(grad_weight.as_mut_slice(), c_out, rows),
