@@ -181,7 +181,7 @@ fn gradient_check(label: &str, case: Case, bias: bool) -> f64 {
     };
     let report = grad_check(&names, &mut values, &analytic, loss, &options);
     println!(
-        "{label:<44} worst relative error {:.2e}",
+        "{label:<46} worst relative error {:.2e}",
         report.worst_rel_error()
     );
     report.assert_below(1e-6);

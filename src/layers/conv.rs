@@ -59,7 +59,7 @@ pub fn conv2d_output_size(input: usize, kernel: usize, stride: usize, padding: u
 /// The window sweep of a convolution of `x_shape` ([N, C_in, H, W]) with a weight of
 /// `w_shape` ([C_out, C_in, kH, kW]). Panics, naming `what` and both shapes, if they do not fit.
 #[track_caller]
-pub(crate) fn conv_window(
+fn conv_window(
     what: &str,
     x_shape: &[usize],
     w_shape: &[usize],
@@ -94,7 +94,7 @@ const GROUP_MAX_ELEMENTS: usize = 1 << 23;
 
 /// The batch 0..n cut into runs of images, each unfolded into one column matrix. The runs
 /// depend only on the shapes, never on the thread count, so sums over runs are reproducible.
-pub(crate) fn image_groups(n: usize, win: &Window) -> Vec<Range<usize>> {
+fn image_groups(n: usize, win: &Window) -> Vec<Range<usize>> {
     let positions = win.positions().max(1);
     let by_columns = GROUP_COLUMNS.div_ceil(positions);
     let by_memory = (GROUP_MAX_ELEMENTS / (win.rows() * positions).max(1)).max(1);
@@ -177,7 +177,6 @@ pub(crate) fn add_channel_sums<T: Real>(grad: &Tensor<T>, grad_bias: &mut Tensor
     }
 }
 
-// ANCHOR: forward
 /// The forward pass. x: [N, C_in, H, W], weight: [C_out, C_in, kH, kW], bias: [C_out]
 /// -> y: [N, C_out, H', W'].
 #[track_caller]
@@ -234,9 +233,7 @@ pub fn conv2d_forward<T: Real>(
     }
     y
 }
-// ANCHOR_END: forward
 
-// ANCHOR: backward
 /// dL/dx from dL/dy. grad_output: [N, C_out, H', W'], weight: [C_out, C_in, kH, kW]
 /// -> grad_input: [N, C_in, H, W], where `input_hw` = (H, W) (several H give the same H').
 #[track_caller]
@@ -347,9 +344,7 @@ pub fn conv2d_backward_weight<T: Real>(
         add_channel_sums(grad_output, grad_bias);
     }
 }
-// ANCHOR_END: backward
 
-// ANCHOR: reference
 /// The definition, seven nested loops and nothing else: the truth the fast path is tested
 /// against. Same arguments and result as [`conv2d_forward`].
 pub fn conv2d_reference<T: Real>(
@@ -399,7 +394,6 @@ pub fn conv2d_reference<T: Real>(
     }
     y
 }
-// ANCHOR_END: reference
 
 /// A 2-D convolution layer with PyTorch's parameters and layouts: `torch.nn.Conv2d` with
 /// dilation 1 and groups 1.
@@ -425,6 +419,7 @@ pub struct Conv2d<T> {
 
 impl<T: Real> Conv2d<T> {
     /// A layer with zero weights (and bias, when `bias`): initialise them before training.
+    /// Panics on invalid sizes (see [`Self::from_weights`]).
     pub fn new(
         in_channels: usize,
         out_channels: usize,

@@ -98,7 +98,6 @@ fn output_hw(
     )
 }
 
-// ANCHOR: forward
 /// The forward pass. x: [N, C_in, H, W], weight: [C_in, C_out, kH, kW], bias: [C_out]
 /// -> y: [N, C_out, H', W'] with H' = (H - 1) S - 2P + kH + output_padding.
 #[track_caller]
@@ -128,7 +127,6 @@ pub fn conv_transpose2d_forward<T: Real>(
     }
     y
 }
-// ANCHOR_END: forward
 
 /// y[n, c, ..] += bias[c].
 fn add_bias<T: Real>(y: &mut Tensor<T>, bias: &Tensor<T>) {
@@ -139,7 +137,6 @@ fn add_bias<T: Real>(y: &mut Tensor<T>, bias: &Tensor<T>) {
     }
 }
 
-// ANCHOR: backward
 /// dL/dx from dL/dy. grad_output: [N, C_out, H', W'], weight: [C_in, C_out, kH, kW]
 /// -> grad_input: [N, C_in, H, W]. It is a plain (strided) convolution of grad_output.
 #[track_caller]
@@ -192,9 +189,7 @@ pub fn conv_transpose2d_backward_weight<T: Real>(
         add_channel_sums(grad_output, grad_bias);
     }
 }
-// ANCHOR_END: backward
 
-// ANCHOR: reference
 /// The definition as a scatter loop: every input pixel adds a weighted copy of the kernel to
 /// the output. Same arguments and result as [`conv_transpose2d_forward`].
 pub fn conv_transpose2d_reference<T: Real>(
@@ -247,7 +242,6 @@ pub fn conv_transpose2d_reference<T: Real>(
     }
     y
 }
-// ANCHOR_END: reference
 
 /// A transposed convolution layer with PyTorch's parameters and layouts:
 /// `torch.nn.ConvTranspose2d` with dilation 1 and groups 1.
