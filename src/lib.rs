@@ -17,7 +17,7 @@
 //! | [`layers`], [`optim`] | 3-5 | layers with hand-written backward passes; SGD and Adam |
 //! | [`init`] | 6 | DCGAN initialisation |
 //! | [`exercises`] | every chapter | the exercises (blanks under `--features exercises`) |
-//! | [`io`] | 1, 11 | atomic writes, SVG plots, JSON, safetensors |
+//! | [`io`] | 1, 4, 11 | atomic writes, PNG images, SVG plots, JSON, safetensors |
 //! | [`mod@bench`], [`cli`] | 2, 13 | `gan bench`; the command line |
 
 pub mod bench;

@@ -41,6 +41,18 @@ pub mod ch02_gemm;
 pub mod ch02_gemm;
 
 #[cfg(feature = "exercises")]
+pub mod ch03_conv;
+#[cfg(not(feature = "exercises"))]
+#[path = "solutions/ch03_conv.rs"]
+pub mod ch03_conv;
+
+#[cfg(feature = "exercises")]
+pub mod ch04_conv_transpose;
+#[cfg(not(feature = "exercises"))]
+#[path = "solutions/ch04_conv_transpose.rs"]
+pub mod ch04_conv_transpose;
+
+#[cfg(feature = "exercises")]
 pub mod ch05_blocks;
 #[cfg(not(feature = "exercises"))]
 #[path = "solutions/ch05_blocks.rs"]

@@ -60,3 +60,9 @@ pub mod linear;
 pub mod loss;
 // Chapter 5: a network as a list of layers, with PyTorch's parameter names.
 pub mod sequential;
+// Chapter 3: Conv2d, im2col + GEMM, with the direct-loop reference.
+pub mod conv;
+// Chapter 4: ConvTranspose2d, the adjoint of Conv2d.
+pub mod conv_transpose;
+// Chapters 3-4: im2col and col2im, shared by both.
+mod im2col;
