@@ -8,13 +8,19 @@ use std::process::ExitCode;
 
 const BENCH: Command = Command {
     name: "bench",
-    about: "Measure this machine's peak f32 throughput and the GEMM against it (medians of repeated runs).",
+    about: "Measure this machine's peak f32 throughput, then GEMM and the DCGAN layers against it.",
     flags: &[
         Flag {
             name: "sizes",
             value: Some("LIST"),
             help: "square GEMM sizes, comma-separated",
             default: Some("64,128,256,512,1024,2048"),
+        },
+        Flag {
+            name: "no-layers",
+            value: None,
+            help: "skip the table of DCGAN convolution layers",
+            default: None,
         },
         Flag {
             name: "runs",
@@ -106,7 +112,7 @@ fn run_bench(m: &gan::cli::Matches) -> Result<()> {
         min_runs: m.value("runs")?,
         ..bench::Timing::default()
     };
-    let report = bench::run(&sizes, &timing);
+    let report = bench::run(&sizes, !m.flag("no-layers"), &timing);
     report.print();
     if let Some(path) = m.text("json") {
         let path = std::path::Path::new(path);

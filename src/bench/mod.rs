@@ -5,6 +5,8 @@
 //! peak f32 FMA throughput measured by [`measure_peak`] on the same machine, with 1 thread and
 //! with all threads.
 
+pub mod layers;
+
 use crate::gemm::kernel::{best_kernel, peak};
 use crate::gemm::{gemm, gemm_reference};
 use crate::parallel::{for_each_task, threads, with_threads};
@@ -155,6 +157,7 @@ pub struct Report {
     pub peak: Peak,
     pub kernel: &'static str,
     pub gemm: Vec<GemmRow>,
+    pub layers: Vec<layers::LayerRow>,
 }
 
 impl Report {
@@ -176,6 +179,26 @@ impl Report {
                 100.0 * r.fraction_of_peak
             );
         }
+        if !self.layers.is_empty() {
+            println!("\nDCGAN convolutions, batch {LAYER_BATCH}, f32 (FLOPs = 2 x multiply-adds; the three passes count the same)\n");
+            println!(
+                "{:<4} {:<20} {:<16} {:>8} {:>8} {:>10} {:>9} {:>8}",
+                "net", "layer", "pass", "threads", "MFLOP", "median ms", "GFLOP/s", "of peak"
+            );
+            for r in &self.layers {
+                println!(
+                    "{:<4} {:<20} {:<16} {:>8} {:>8.0} {:>10.3} {:>9.1} {:>7.1}%",
+                    r.config,
+                    r.layer,
+                    r.pass,
+                    r.threads,
+                    r.mflop,
+                    r.milliseconds,
+                    r.gflops,
+                    100.0 * r.fraction_of_peak
+                );
+            }
+        }
     }
 
     /// The same table as JSON.
@@ -190,23 +213,42 @@ impl Report {
                 )
             })
             .collect();
+        let layer_rows: Vec<String> = self
+            .layers
+            .iter()
+            .map(|r| {
+                format!(
+                    "    {{\"config\": \"{}\", \"layer\": \"{}\", \"pass\": \"{}\", \"threads\": {}, \"mflop\": {:.3}, \"median_ms\": {:.4}, \"gflops\": {:.2}, \"fraction_of_peak\": {:.4}}}",
+                    r.config, r.layer, r.pass, r.threads, r.mflop, r.milliseconds, r.gflops, r.fraction_of_peak
+                )
+            })
+            .collect();
         format!(
-            "{{\n  \"peak_gflops\": {{\"one_thread\": {:.2}, \"all_threads\": {:.2}, \"threads\": {}}},\n  \"gemm_kernel\": \"{}\",\n  \"gemm\": [\n{}\n  ]\n}}\n",
+            "{{\n  \"peak_gflops\": {{\"one_thread\": {:.2}, \"all_threads\": {:.2}, \"threads\": {}}},\n  \"gemm_kernel\": \"{}\",\n  \"gemm\": [\n{}\n  ],\n  \"layers\": [\n{}\n  ]\n}}\n",
             self.peak.one_thread,
             self.peak.all_threads,
             self.peak.threads,
             self.kernel,
-            rows.join(",\n")
+            rows.join(",\n"),
+            layer_rows.join(",\n")
         )
     }
 }
 
-/// Runs the whole bench.
-pub fn run(sizes: &[usize], timing: &Timing) -> Report {
+/// The batch of the layer table, as in DCGAN.
+pub const LAYER_BATCH: usize = 64;
+
+/// Runs the bench: the peak, the GEMM table at `sizes`, and the layer table if `with_layers`.
+pub fn run(sizes: &[usize], with_layers: bool, timing: &Timing) -> Report {
     let peak = measure_peak(timing);
     Report {
         peak,
         kernel: best_kernel::<f32>().name,
         gemm: gemm_table(sizes, &peak, timing),
+        layers: if with_layers {
+            layers::layer_table(LAYER_BATCH, &peak, timing)
+        } else {
+            Vec::new()
+        },
     }
 }
