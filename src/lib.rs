@@ -16,12 +16,14 @@
 //! | [`gemm`], [`parallel`] | 2 Matrices and GEMM | C <- alpha op(A) op(B) + beta C; the thread pool |
 //! | [`layers`] | 3-5 | layers with hand-written backward passes |
 //! | [`exercises`] | every chapter | the exercises (blanks under `--features exercises`) |
+//! | [`data`] | 10 Class-conditional GANs (the ring: 9) | the built-in data sets (digits, shapes, the 2-D ring); minibatches |
 //! | [`io`] | 1, 11 | atomic writes, SVG plots, JSON, safetensors |
 //! | [`mod@bench`], [`cli`] | 2, 13 | `gan bench`; the command line |
 
 pub mod bench;
 pub mod check;
 pub mod cli;
+pub mod data; // ch. 10: the built-in data sets
 pub mod error;
 pub mod exercises;
 pub mod gemm;
