@@ -15,14 +15,17 @@
 //! | [`scalar`], [`tensor`] | 2 Matrices and GEMM | one trait for f32 and f64; the array type |
 //! | [`gemm`], [`parallel`] | 2 Matrices and GEMM | C <- alpha op(A) op(B) + beta C; the thread pool |
 //! | [`layers`], [`optim`] | 3-5 | layers with hand-written backward passes; SGD and Adam |
-//! | [`init`] | 6 | DCGAN initialisation |
+//! | [`init`], [`models`] | 6, 7, 10 | DCGAN initialisation; the generator and the discriminator |
+//! | [`gan`] | 8, 9 | the minimax losses, the noise prior, Algorithm 1 |
 //! | [`exercises`] | every chapter | the exercises (blanks under `--features exercises`) |
+//! | [`data`] | 10 Class-conditional GANs (the ring: 9) | the built-in data sets (digits, shapes, the 2-D ring); minibatches |
 //! | [`io`] | 1, 4, 11 | atomic writes, PNG images, SVG plots, JSON, safetensors |
 //! | [`mod@bench`], [`cli`] | 2, 13 | `gan bench`; the command line |
 
 pub mod bench;
 pub mod check;
 pub mod cli;
+pub mod data;
 pub mod error;
 pub mod exercises;
 pub mod gan;

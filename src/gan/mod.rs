@@ -4,3 +4,4 @@
 
 pub mod loss;
 pub mod prior;
+pub mod train;

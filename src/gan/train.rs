@@ -16,7 +16,10 @@
 //! backward to give dL/d(image)), but D's optimiser does not step, and D's gradients are zeroed
 //! before D's next step.
 
-use super::loss::{d_loss_fake, d_loss_real, g_loss, grad_d_loss_fake, grad_d_loss_real, grad_g_loss, GeneratorLoss};
+use super::loss::{
+    d_loss_fake, d_loss_real, g_loss, grad_d_loss_fake, grad_d_loss_real, grad_g_loss,
+    GeneratorLoss,
+};
 use super::prior::NoisePrior;
 use crate::data::{Batcher, Dataset, Points};
 use crate::error::{Error, Result};
@@ -178,10 +181,16 @@ impl<T: Real> Trainer<T> {
             )));
         }
         if config.batch < 2 {
-            return Err(Error::usage("the batch size must be at least 2 (BatchNorm needs a batch to normalise over)"));
+            return Err(Error::usage(
+                "the batch size must be at least 2 (BatchNorm needs a batch to normalise over)",
+            ));
         }
         let mut init_rng = Rng::new(config.seed);
-        let classes = if config.conditional { data.classes() } else { 0 };
+        let classes = if config.conditional {
+            data.classes()
+        } else {
+            0
+        };
         if config.conditional && classes == 0 {
             return Err(Error::usage("--conditional needs labelled images"));
         }
@@ -273,7 +282,13 @@ impl<T: Real> Trainer<T> {
         self.d.backward(&grad_d_loss_real(&real_logits));
         let fake_logits = self.d.forward(&fake, fake_labels.as_deref());
         self.d.backward(&grad_d_loss_fake(&fake_logits));
-        let mut params: Vec<ParamRef<T>> = self.d.net.named_params().into_iter().map(ParamRef::from).collect();
+        let mut params: Vec<ParamRef<T>> = self
+            .d
+            .net
+            .named_params()
+            .into_iter()
+            .map(ParamRef::from)
+            .collect();
         self.opt_d.step(&mut params);
 
         stats.d_loss_real = d_loss_real(&real_logits).to_f64();
@@ -297,7 +312,13 @@ impl<T: Real> Trainer<T> {
         self.g.net.zero_grad();
         self.prior.zero_grad();
         let grad_z = self.g.backward(&grad_fake);
-        let mut params: Vec<ParamRef<T>> = self.g.net.named_params().into_iter().map(ParamRef::from).collect();
+        let mut params: Vec<ParamRef<T>> = self
+            .g
+            .net
+            .named_params()
+            .into_iter()
+            .map(ParamRef::from)
+            .collect();
         if self.prior.learnable {
             self.prior.backward(&grad_z, &eps);
             let prior = &mut self.prior;
@@ -343,5 +364,10 @@ impl<T: Real> Trainer<T> {
 
 /// Mean sigmoid(logit): the average probability of "real".
 fn mean_probability<T: Real>(logits: &Tensor<T>) -> f64 {
-    logits.as_slice().iter().map(|&l| sigmoid(l).to_f64()).sum::<f64>() / logits.len().max(1) as f64
+    logits
+        .as_slice()
+        .iter()
+        .map(|&l| sigmoid(l).to_f64())
+        .sum::<f64>()
+        / logits.len().max(1) as f64
 }
