@@ -38,6 +38,8 @@ pub enum Parsed {
 pub struct Matches {
     values: BTreeMap<&'static str, String>,
     switches: Vec<&'static str>,
+    /// Flags the user typed (as opposed to defaults).
+    given: Vec<&'static str>,
     pub positionals: Vec<String>,
     command: &'static str,
 }
@@ -105,6 +107,7 @@ impl Command {
                         None => return Err(self.error(format!("--{name} needs a value ({meta})"))),
                     };
                     m.values.insert(flag.name, value);
+                    m.given.push(flag.name);
                 }
             }
         }
@@ -128,6 +131,11 @@ impl Matches {
     /// Whether the switch `--name` was given.
     pub fn flag(&self, name: &str) -> bool {
         self.switches.contains(&name)
+    }
+
+    /// Whether the user typed `--name` (rather than getting its default).
+    pub fn was_given(&self, name: &str) -> bool {
+        self.given.contains(&name) || self.switches.contains(&name)
     }
 
     /// The raw text of `--name`, if given (or defaulted).

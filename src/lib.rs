@@ -25,6 +25,7 @@
 pub mod bench;
 pub mod check;
 pub mod cli;
+pub mod commands;
 pub mod data;
 pub mod error;
 pub mod exercises;

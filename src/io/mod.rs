@@ -4,6 +4,7 @@
 //! leaves a half-written file under the real name.
 
 pub mod json;
+pub mod npy;
 pub mod png;
 pub mod safetensors;
 pub mod svg;
