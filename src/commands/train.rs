@@ -46,7 +46,7 @@ pub(super) const TRAIN: Command = Command {
             help: "side of the images (default: the data's)",
             default: None,
         },
-        flag("steps", "N", "training iterations", "2000"),
+        flag("steps", "N", "training iterations", "1200"),
         flag("batch", "M", "minibatch size m", "64"),
         flag("k", "K", "discriminator steps per generator step", "1"),
         flag("loss", "KIND", "generator loss: minimax or non-saturating", "non-saturating"),

@@ -84,7 +84,7 @@ impl Default for TrainConfig {
             data_size: 60_000,
             conditional: true,
             image_size: 28,
-            steps: 2000,
+            steps: 1200,
             batch: 64,
             d_steps_per_g_step: 1,
             loss: GeneratorLoss::NonSaturating,
