@@ -11,6 +11,7 @@
 //! rounding, which grows like 1e-16 / h); a correct backward pass then agrees to about 1e-8 or
 //! better, and a wrong one typically misses by 1e-2 or more.
 
+use crate::rng::Rng;
 use crate::tensor::Tensor;
 use std::fmt;
 
@@ -19,8 +20,11 @@ use std::fmt;
 pub struct CheckOptions {
     /// The step h of the central difference.
     pub step: f64,
-    /// Check at most this many coordinates of each tensor (spread evenly over it; 0 = all).
+    /// Check at most this many coordinates of each tensor, drawn at random without
+    /// replacement (0 = all of them).
     pub max_coords_per_tensor: usize,
+    /// Seeds the draw of coordinates, so that a check is repeatable.
+    pub seed: u64,
 }
 
 impl Default for CheckOptions {
@@ -28,6 +32,7 @@ impl Default for CheckOptions {
         CheckOptions {
             step: 1e-5,
             max_coords_per_tensor: 0,
+            seed: 0,
         }
     }
 }
@@ -130,7 +135,11 @@ pub fn grad_check(
             .unwrap_or_else(|e| panic!("grad_check: {e}"));
         let len = values[t].len();
         let scale = analytic[t].max_abs();
-        let coords = sample_coords(len, options.max_coords_per_tensor);
+        let coords = sample_coords(
+            len,
+            options.max_coords_per_tensor,
+            options.seed.wrapping_add(t as u64),
+        );
         let mut worst = TensorCheck {
             name: names[t].to_string(),
             shape: values[t].shape().to_vec(),
@@ -172,13 +181,21 @@ pub fn grad_check(
     GradCheckReport { tensors }
 }
 
-/// All coordinates, or `max` of them spread evenly over 0..len.
-fn sample_coords(len: usize, max: usize) -> Vec<usize> {
+/// All coordinates, or `max` of them drawn without replacement (a partial Fisher-Yates shuffle),
+/// in increasing order.
+fn sample_coords(len: usize, max: usize, seed: u64) -> Vec<usize> {
+    let mut all: Vec<usize> = (0..len).collect();
     if max == 0 || max >= len {
-        (0..len).collect()
-    } else {
-        (0..max).map(|j| j * len / max + (len / max) / 2).collect()
+        return all;
     }
+    let mut rng = Rng::new(seed);
+    for i in 0..max {
+        let j = i + rng.below(len - i);
+        all.swap(i, j);
+    }
+    all.truncate(max);
+    all.sort_unstable();
+    all
 }
 
 #[cfg(test)]
@@ -201,6 +218,14 @@ mod tests {
             &[0.5, -1.25, 2.0],
             "values are restored exactly"
         );
+    }
+
+    #[test]
+    fn a_sample_is_seeded_and_without_repeats() {
+        let a = sample_coords(1000, 50, 7);
+        assert_eq!(a, sample_coords(1000, 50, 7));
+        assert_ne!(a, sample_coords(1000, 50, 8));
+        assert!(a.windows(2).all(|w| w[0] < w[1]) && a.len() == 50 && a[49] < 1000);
     }
 
     #[test]
