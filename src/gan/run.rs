@@ -87,8 +87,9 @@ pub fn resume(steps: Option<usize>, options: &RunOptions) -> Result<RunSummary> 
     run(trainer, log, options)
 }
 
-/// The training loop proper: steps, progress, pictures, logs and checkpoints.
-fn run(
+/// Trains `trainer` (fresh or restored) up to its configured step count, continuing the rows of
+/// `log` (log.csv's rows so far): steps, progress, pictures, logs and checkpoints.
+pub fn run(
     mut trainer: Trainer<f32>,
     mut log: Vec<String>,
     options: &RunOptions,
@@ -107,15 +108,18 @@ fn run(
     let mut last = StepStats::default();
     while trainer.step < total {
         let stats = trainer.train_step();
-        if let Some(player) = diverged(&stats) {
+        if let Some(what) = diverged(&mut trainer, &stats) {
+            // Nothing of this step is written: the last checkpoint on disk stays the last good one.
             let ckpt = checkpoint_path(out);
+            let kept = if ckpt.exists() {
+                format!("the last good checkpoint is kept: {}", ckpt.display())
+            } else {
+                "no checkpoint was written yet".into()
+            };
             return Err(Error::msg(format!(
-                "training diverged at step {}: the {player}'s loss is not finite (d_loss {}, g_loss {}). \
-                 The last good checkpoint, if any, is {}; try a smaller learning rate.",
-                stats.step,
-                stats.d_loss,
-                stats.g_loss,
-                ckpt.display()
+                "training diverged at step {}: {what} is not finite (d_loss {}, g_loss {}); {kept}. \
+                 Try smaller learning rates (--lr-g, --lr-d).",
+                stats.step, stats.d_loss, stats.g_loss
             )));
         }
         log.push(csv_row(&stats));
@@ -144,15 +148,28 @@ fn run(
     })
 }
 
-/// The player whose loss is NaN or infinite, if any.
-fn diverged(s: &StepStats) -> Option<&'static str> {
-    if !s.d_loss.is_finite() {
-        Some("discriminator")
-    } else if !s.g_loss.is_finite() {
-        Some("generator")
-    } else {
-        None
+/// What is NaN or infinite after a step, naming the player: a loss or a parameter.
+fn diverged(trainer: &mut Trainer<f32>, s: &StepStats) -> Option<String> {
+    // Parameters first: a NaN weight makes every loss after it NaN, but it is where it began.
+    for (player, net) in [
+        ("generator", &mut trainer.g.net),
+        ("discriminator", &mut trainer.d.net),
+    ] {
+        if let Some(p) = net
+            .named_params()
+            .into_iter()
+            .find(|p| !p.value.all_finite())
+        {
+            return Some(format!("the {player}'s parameter {}", p.name));
+        }
     }
+    if !s.d_loss.is_finite() {
+        return Some("the discriminator's loss".into());
+    }
+    if !s.g_loss.is_finite() {
+        return Some("the generator's loss".into());
+    }
+    None
 }
 
 const CSV_HEADER: &str = "step,d_loss,d_loss_real,d_loss_fake,g_loss,d_x,d_g_z";
