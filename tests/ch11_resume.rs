@@ -8,7 +8,7 @@ use gan::gan::checkpoint::Checkpoint;
 use gan::gan::run::{self, checkpoint_path, load_training_data, RunOptions};
 use gan::gan::train::{TrainConfig, Trainer};
 use gan::io::safetensors::SafeTensors;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A tiny conditional DCGAN on 64 digits: a few seconds for a handful of steps.
 fn tiny(steps: usize) -> TrainConfig {
@@ -30,9 +30,9 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-fn options(out: &PathBuf) -> RunOptions {
+fn options(out: &Path) -> RunOptions {
     RunOptions {
-        out: out.clone(),
+        out: out.to_path_buf(),
         sample_every: 0,
         save_every: 0,
         quiet: true,
@@ -123,8 +123,7 @@ fn damaged_and_foreign_checkpoints_are_refused() {
         Trainer::<f32>::new(other.clone(), load_training_data(&other).unwrap()).unwrap();
     let err = saved
         .restore_trainer(&mut trainer)
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .to_string();
     assert!(
         err.contains("generator.0.weight") && err.contains("shape"),
