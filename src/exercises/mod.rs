@@ -57,3 +57,9 @@ pub mod ch05_blocks;
 #[cfg(not(feature = "exercises"))]
 #[path = "solutions/ch05_blocks.rs"]
 pub mod ch05_blocks;
+
+#[cfg(feature = "exercises")]
+pub mod ch11_files;
+#[cfg(not(feature = "exercises"))]
+#[path = "solutions/ch11_files.rs"]
+pub mod ch11_files;
