@@ -3,11 +3,13 @@
 
 use super::THREADS;
 use crate::cli::{Command, Flag, Matches};
+use crate::data::files;
 use crate::error::{Error, Result};
 use crate::gan::loss::GeneratorLoss;
 use crate::gan::run::{self, RunOptions};
 use crate::gan::train::{OptimizerKind, TrainConfig};
-use std::path::PathBuf;
+use crate::models::upsampling_plan;
+use std::path::{Path, PathBuf};
 
 const fn flag(
     name: &'static str,
@@ -36,7 +38,19 @@ pub(super) const TRAIN: Command = Command {
     name: "train",
     about: "Train a GAN with Algorithm 1 (k D steps, then one G step) and write its pictures and checkpoint.",
     flags: &[
-        flag("data", "NAME", "digits (28x28 grey), shapes (32x32 RGB) or ring (2-D points)", "digits"),
+        flag("data", "NAME", "digits (28x28 grey), shapes (32x32 RGB), ring (2-D points), or a .npy, IDX or CIFAR-10 file (or directory) of images", "digits"),
+        Flag {
+            name: "labels",
+            value: Some("FILE"),
+            help: "the class labels of --data FILE: a .npy of integers or an IDX label file",
+            default: None,
+        },
+        Flag {
+            name: "resize",
+            value: Some("N"),
+            help: "pad the images of --data FILE to a square (with -1) and resize them to N x N",
+            default: None,
+        },
         flag("data-size", "N", "how many examples to draw from a built-in data set", "60000"),
         switch("conditional", "class-conditional G and D (the default for labelled images)"),
         switch("unconditional", "ignore the labels"),
@@ -122,16 +136,26 @@ fn options(m: &Matches, out: PathBuf) -> Result<RunOptions> {
 /// The configuration the flags describe.
 fn config(m: &Matches) -> Result<TrainConfig> {
     let data: String = m.value("data")?;
-    let default_size = match data.as_str() {
-        "digits" => 28,
-        "shapes" => 32,
-        "ring" => 0,
+    let labels = m.text("labels").map(str::to_string);
+    let resize: Option<usize> = m.get("resize")?;
+    let (default_size, labelled) = match data.as_str() {
+        "digits" => (28, true),
+        "shapes" => (32, true),
+        "ring" => (0, false),
+        path if Path::new(path).exists() => inspect_files(m, path, labels.as_deref(), resize)?,
         other => {
             return Err(Error::usage(format!(
-                "--data: '{other}' is not a built-in data set (digits, shapes, ring); training on your own files comes with chapter 11"
+                "--data: '{other}' is neither a built-in data set (digits, shapes, ring) nor a file or directory that exists"
             )))
         }
     };
+    if (labels.is_some() || resize.is_some())
+        && matches!(data.as_str(), "digits" | "shapes" | "ring")
+    {
+        return Err(Error::usage(format!(
+            "--labels and --resize apply to image files, not to the built-in data set '{data}'"
+        )));
+    }
     if m.flag("conditional") && m.flag("unconditional") {
         return Err(Error::usage(
             "--conditional and --unconditional contradict each other",
@@ -154,7 +178,7 @@ fn config(m: &Matches) -> Result<TrainConfig> {
         }
     };
     let config = TrainConfig {
-        conditional: data != "ring" && !m.flag("unconditional"),
+        conditional: labelled && !m.flag("unconditional"),
         image_size: m.get("image-size")?.unwrap_or(default_size),
         data_size: m.value("data-size")?,
         steps: m.value("steps")?,
@@ -175,11 +199,18 @@ fn config(m: &Matches) -> Result<TrainConfig> {
         noise_std: m.value("noise-std")?,
         learn_prior: m.flag("learn-prior"),
         data,
+        labels,
     };
     if data_is_ring(&config) && m.flag("conditional") {
         return Err(Error::usage(
             "--conditional needs labelled images; the ring has none",
         ));
+    }
+    if m.flag("conditional") && !labelled {
+        return Err(Error::usage(format!(
+            "--conditional needs labelled images; give the labels of {} with --labels FILE",
+            config.data
+        )));
     }
     for (name, value) in [
         ("steps", config.steps),
@@ -203,6 +234,52 @@ fn config(m: &Matches) -> Result<TrainConfig> {
         }
     }
     Ok(config)
+}
+
+/// Reads the images of `--data PATH` once before training: prints what the reader noticed,
+/// checks that the generator can build them (or that --resize was given), and returns their
+/// side and whether they have labels. (The run reads them again, as a resumed run does.)
+fn inspect_files(
+    m: &Matches,
+    path: &str,
+    labels: Option<&str>,
+    resize: Option<usize>,
+) -> Result<(usize, bool)> {
+    let loaded = files::load_images(Path::new(path), labels.map(Path::new))?;
+    if !m.flag("quiet") {
+        for note in &loaded.notes {
+            println!("data: {note}");
+        }
+    }
+    let set = &loaded.dataset;
+    let size = match resize {
+        Some(n) => {
+            upsampling_plan(n).map_err(|e| Error::usage(format!("--resize {n}: {e}")))?;
+            let (_, h, w) = set.image_shape();
+            if (h, w) != (n, n) && !m.flag("quiet") {
+                println!(
+                    "data: {h} x {w} images padded to a square with -1 and resized to {n} x {n}"
+                );
+            }
+            n
+        }
+        None => {
+            files::check_buildable(set)?;
+            set.image_shape().1
+        }
+    };
+    if let Some(asked) = m.get::<usize>("image-size")? {
+        if asked != size {
+            return Err(Error::usage(match resize {
+                Some(n) => format!("--image-size {asked} contradicts --resize {n}"),
+                None => format!(
+                    "--image-size {asked}: the images of {path} are {size} x {size}; to change \
+                     their size, use --resize N"
+                ),
+            }));
+        }
+    }
+    Ok((size, set.classes > 0))
 }
 
 fn data_is_ring(config: &TrainConfig) -> bool {

@@ -21,6 +21,7 @@
 //! numbers and a generator state, so a resumed training run draws the same batches.
 
 pub mod digits;
+pub mod files; // ch. 11: your own images (.npy, IDX, CIFAR-10) read into a Dataset
 mod font;
 pub mod ring;
 pub mod shapes;

@@ -37,6 +37,10 @@ impl TrainConfig {
         let int = |x: usize| Json::Number(x as f64);
         Json::Object(vec![
             ("data".into(), Json::str(&self.data)),
+            (
+                "labels".into(),
+                self.labels.as_ref().map_or(Json::Null, Json::str),
+            ),
             ("data_size".into(), int(self.data_size)),
             ("conditional".into(), Json::Bool(self.conditional)),
             ("image_size".into(), int(self.image_size)),
@@ -102,6 +106,16 @@ impl TrainConfig {
         };
         Ok(TrainConfig {
             data: text("data")?,
+            // Absent from checkpoints older than chapter 11: no label file.
+            labels: match json.get("labels") {
+                None | Some(Json::Null) => None,
+                Some(value) => Some(
+                    value
+                        .as_str()
+                        .ok_or_else(|| bad("labels", "a file name or null"))?
+                        .to_string(),
+                ),
+            },
             data_size: int("data_size")?,
             conditional: flag("conditional")?,
             image_size: int("image_size")?,

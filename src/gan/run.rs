@@ -13,7 +13,7 @@
 
 use super::checkpoint::{self, Checkpoint};
 use super::train::{StepStats, TrainConfig, Trainer, TrainingData};
-use crate::data::{ring, Dataset};
+use crate::data::{files, ring, Dataset, BUILTIN};
 use crate::error::{Error, Result};
 use crate::io::png::{image_grid, save_png};
 use crate::io::svg::{Plot, Series};
@@ -48,10 +48,20 @@ pub struct RunSummary {
     pub last: StepStats,
 }
 
-/// The training set a configuration names: a built-in data set (files come with chapter 11).
+/// The training set a configuration names: a built-in data set, or else an existing file or
+/// directory of images (chapter 11), resized to `config.image_size` if needed.
 pub fn load_training_data(config: &TrainConfig) -> Result<TrainingData> {
     match config.data.as_str() {
         "ring" => Ok(TrainingData::Points(ring(config.data_size, config.seed))),
+        path if !BUILTIN.contains(&path) && Path::new(path).exists() => {
+            let labels = config.labels.as_deref().map(Path::new);
+            let loaded = files::load_at_size(Path::new(path), labels, config.image_size)?;
+            Ok(TrainingData::Images(loaded.dataset))
+        }
+        name if !BUILTIN.contains(&name) => Err(Error::usage(format!(
+            "'{name}' is neither a built-in data set (digits, shapes, ring) nor a file or \
+             directory that exists"
+        ))),
         name => Ok(TrainingData::Images(Dataset::builtin(
             name,
             config.data_size,

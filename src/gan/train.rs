@@ -43,8 +43,11 @@ pub enum OptimizerKind {
 /// DCGAN on the built-in digits with DCGAN's Adam settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainConfig {
-    /// "digits", "shapes", "ring", or a file (chapter 11).
+    /// "digits", "shapes", "ring", or a file or directory of images (chapter 11); a file's
+    /// images are padded and resized to `image_size` if they have another size.
     pub data: String,
+    /// A file of labels for the images in `data` (chapter 11).
+    pub labels: Option<String>,
     /// Images (or points) drawn from a built-in data set.
     pub data_size: usize,
     pub conditional: bool,
@@ -81,6 +84,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             data: "digits".into(),
+            labels: None,
             data_size: 60_000,
             conditional: true,
             image_size: 28,
@@ -192,7 +196,10 @@ impl<T: Real> Trainer<T> {
             0
         };
         if config.conditional && classes == 0 {
-            return Err(Error::usage("--conditional needs labelled images"));
+            return Err(Error::usage(
+                "conditional training (--conditional) needs labelled images, and this training \
+                 data has none: give a label file (--labels FILE) or train unconditionally",
+            ));
         }
         let (g, d) = match &data {
             TrainingData::Points(_) => (

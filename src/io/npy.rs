@@ -10,8 +10,8 @@
 //!   data                 the values in C (row-major) order, in the byte order of 'descr'
 //! ```
 //!
-//! The reader accepts versions 1 to 3, little and big endian, and the element types this project
-//! uses (u1, i8, f4, f8); it refuses Fortran order and everything malformed with a message that
+//! The reader accepts versions 1 to 3, little and big endian, and the element types images and
+//! labels come in (u1, b1, i1-i8, u2-u8, f4, f8); it refuses Fortran order and everything malformed with a message that
 //! names the file, what was expected and what was found. It never panics, whatever the bytes.
 
 use crate::error::{Error, Result};
@@ -58,27 +58,52 @@ impl NpyData {
     }
 }
 
-const MAGIC: &[u8] = b"\x93NUMPY";
+/// The first six bytes of every .npy file.
+pub const MAGIC: &[u8] = b"\x93NUMPY";
 
 /// The bytes of a .npy file (version 1.0) holding `values` of `shape` with type `descr`
 /// ("<f4", "<i8", "|u1"), given as little-endian bytes.
 fn encode(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    encode_raw(1, descr, shape, false, data)
+}
+
+/// The bytes of a .npy file of format `version` (1, 2 or 3) whose header says `descr`, `shape`
+/// and `fortran_order`, followed by `data` exactly as given (so the caller chooses the byte
+/// order, and may write a file this reader refuses: tests use it for Fortran order).
+pub fn encode_raw(
+    version: u8,
+    descr: &str,
+    shape: &[usize],
+    fortran: bool,
+    data: &[u8],
+) -> Vec<u8> {
+    assert!(
+        (1..=3).contains(&version),
+        "npy::encode_raw: version must be 1, 2 or 3, found {version}"
+    );
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
     let shape_text = match dims.len() {
         1 => format!("({},)", dims[0]),
         _ => format!("({})", dims.join(", ")),
     };
+    let order = if fortran { "True" } else { "False" };
     let mut header =
-        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
-    // Magic (6) + version (2) + length (2) + header + '\n' must be a multiple of 64.
-    while (10 + header.len() + 1) % 64 != 0 {
+        format!("{{'descr': '{descr}', 'fortran_order': {order}, 'shape': {shape_text}, }}");
+    // Version 1 stores the header length in 2 bytes, versions 2 and 3 in 4. Magic (6) +
+    // version (2) + length + header + '\n' must be a multiple of 64.
+    let prefix = if version == 1 { 10 } else { 12 };
+    while (prefix + header.len() + 1) % 64 != 0 {
         header.push(' ');
     }
     header.push('\n');
-    let mut out = Vec::with_capacity(10 + header.len() + data.len());
+    let mut out = Vec::with_capacity(prefix + header.len() + data.len());
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&[1, 0]);
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(&[version, 0]);
+    if version == 1 {
+        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    } else {
+        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    }
     out.extend_from_slice(header.as_bytes());
     out.extend_from_slice(data);
     out
@@ -88,6 +113,18 @@ fn encode(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
 pub fn encode_f32(shape: &[usize], values: &[f32]) -> Vec<u8> {
     encode(
         "<f4",
+        shape,
+        &values
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect::<Vec<u8>>(),
+    )
+}
+
+/// A float64 array as .npy bytes.
+pub fn encode_f64(shape: &[usize], values: &[f64]) -> Vec<u8> {
+    encode(
+        "<f8",
         shape,
         &values
             .iter()
@@ -124,7 +161,7 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<NpyArray> {
     let bad = |expected: &str, found: String| {
         Error::format(path, format!("a .npy file: {expected}"), found)
     };
-    if bytes.len() < 10 || &bytes[..6] != MAGIC {
+    if !bytes.starts_with(MAGIC) {
         let found = if bytes.starts_with(&[0x1f, 0x8b]) {
             "a gzip file (decompress it first, e.g. with 'gunzip')".to_string()
         } else {
@@ -136,6 +173,12 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<NpyArray> {
         };
         return Err(bad("the magic string \\x93NUMPY", found));
     }
+    if bytes.len() < 10 {
+        return Err(bad(
+            "a version and a header length after the magic string",
+            format!("a file of only {} bytes", bytes.len()),
+        ));
+    }
     let (major, minor) = (bytes[6], bytes[7]);
     let (header_len, header_start) = match major {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10usize),
@@ -143,6 +186,12 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<NpyArray> {
             u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
             12,
         ),
+        2 | 3 => {
+            return Err(bad(
+                "a 4-byte header length after the version",
+                format!("a file of only {} bytes", bytes.len()),
+            ))
+        }
         _ => {
             return Err(bad(
                 "format version 1.0, 2.0 or 3.0",
@@ -168,16 +217,29 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<NpyArray> {
         .ok_or_else(|| bad("a 'descr' entry in the header", header.trim().to_string()))?;
     let fortran = dict_value(header, "fortran_order")
         .ok_or_else(|| bad("a 'fortran_order' entry", header.trim().to_string()))?;
-    if fortran != "False" {
-        return Err(bad(
-            "C (row-major) order",
-            "Fortran order; save it with np.save(path, np.ascontiguousarray(a))".into(),
-        ));
+    match fortran {
+        "False" => {}
+        "True" => {
+            return Err(bad(
+                "C (row-major) order",
+                "Fortran order; save it with np.save(path, np.ascontiguousarray(a))".into(),
+            ))
+        }
+        other => {
+            return Err(bad(
+                "'fortran_order' True or False",
+                format!("'fortran_order': {other}"),
+            ))
+        }
     }
     let shape = parse_shape(dict_value(header, "shape").unwrap_or(""))
         .ok_or_else(|| bad("a 'shape' of whole numbers", header.trim().to_string()))?;
     let descr = descr.trim_matches(|c| c == '\'' || c == '"');
-    let (order, kind) = descr.split_at(descr.len().min(1));
+    // The byte-order character is ASCII in any valid file; `get` keeps odd text from panicking.
+    let (order, kind) = match (descr.get(..1), descr.get(1..)) {
+        (Some(order), Some(kind)) => (order, kind),
+        _ => ("", descr),
+    };
     let little = match order {
         "<" | "|" => true,
         ">" => false,
