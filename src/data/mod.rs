@@ -144,9 +144,12 @@ impl Dataset {
 
     /// How many images each class has.
     pub fn class_counts(&self) -> Vec<usize> {
+        // Unlabelled data (classes = 0, every label 0) has no classes to count.
         let mut counts = vec![0; self.classes];
         for &l in &self.labels {
-            counts[l] += 1;
+            if let Some(c) = counts.get_mut(l) {
+                *c += 1;
+            }
         }
         counts
     }
