@@ -115,10 +115,24 @@ pub(super) fn run(m: &Matches) -> Result<()> {
         run::train(config, &options)?
     };
     let s = &summary.last;
-    println!(
-        "done: {} steps in {:.1} s; last step: d_loss {:.3}, g_loss {:.3}, D(x) {:.2}, D(G(z)) {:.2}",
-        summary.steps, summary.seconds, s.d_loss, s.g_loss, s.d_x, s.d_g_z
-    );
+    if summary.steps == summary.first_step {
+        println!(
+            "the run in {} is already at step {}: nothing to do (raise --steps to continue it)",
+            summary.out.display(),
+            summary.steps
+        );
+    } else {
+        println!(
+            "done: steps {} to {} in {:.1} s; last step: d_loss {:.3}, g_loss {:.3}, D(x) {:.2}, D(G(z)) {:.2}",
+            summary.first_step + 1,
+            summary.steps,
+            summary.seconds,
+            s.d_loss,
+            s.g_loss,
+            s.d_x,
+            s.d_g_z
+        );
+    }
     println!("checkpoint: {}", summary.checkpoint.display());
     println!("final samples: {}", summary.final_samples.display());
     Ok(())

@@ -43,6 +43,8 @@ pub struct RunSummary {
     /// The final sample grid (PNG) or scatter plot (SVG).
     pub final_samples: PathBuf,
     pub checkpoint: PathBuf,
+    /// The step the run started (or resumed) from, and the step it ended at.
+    pub first_step: usize,
     pub steps: usize,
     pub seconds: f64,
     pub last: StepStats,
@@ -152,6 +154,7 @@ pub fn run(
         out: out.clone(),
         final_samples,
         checkpoint: checkpoint_path(out),
+        first_step: first,
         steps: trainer.step,
         seconds: start.elapsed().as_secs_f64(),
         last,
