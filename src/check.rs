@@ -11,6 +11,7 @@
 //! rounding, which grows like 1e-16 / h); a correct backward pass then agrees to about 1e-8 or
 //! better, and a wrong one typically misses by 1e-2 or more.
 
+use crate::layers::sequential::Sequential;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 use std::fmt;
@@ -179,6 +180,77 @@ pub fn grad_check(
         tensors.push(worst);
     }
     GradCheckReport { tensors }
+}
+
+/// The tensors of one gradient check, gathered by name: inputs (such as the noise z) and every
+/// parameter of whole networks, each with the gradient a backward pass claims for it.
+///
+/// ```text
+/// Checked::new().tensor("z", z, grad_z).network(&mut g.net).run(loss, &options)
+/// ```
+///
+/// `run` passes the values to `loss` in the order they were added; a loss that varies a
+/// network's parameters writes them back first with [`set_params`].
+#[derive(Clone, Debug, Default)]
+pub struct Checked {
+    pub names: Vec<String>,
+    pub values: Vec<Tensor<f64>>,
+    pub analytic: Vec<Tensor<f64>>,
+}
+
+impl Checked {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// One tensor and its claimed gradient.
+    pub fn tensor(mut self, name: &str, value: Tensor<f64>, analytic: Tensor<f64>) -> Self {
+        self.names.push(name.to_string());
+        self.values.push(value);
+        self.analytic.push(analytic);
+        self
+    }
+
+    /// Every parameter of `net` (named as in PyTorch, e.g. `generator.0.weight`), with the
+    /// gradient its backward passes have accumulated.
+    pub fn network(mut self, net: &mut Sequential<f64>) -> Self {
+        for p in net.named_params() {
+            self.names.push(p.name);
+            self.values.push(p.value.clone());
+            self.analytic.push(p.grad.clone());
+        }
+        self
+    }
+
+    /// [`grad_check`] of all the tensors added.
+    #[track_caller]
+    pub fn run(
+        mut self,
+        loss: impl FnMut(&[Tensor<f64>]) -> f64,
+        options: &CheckOptions,
+    ) -> GradCheckReport {
+        let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
+        grad_check(&names, &mut self.values, &self.analytic, loss, options)
+    }
+}
+
+/// Writes `values` into the parameters of `net`, in the order of `named_params` (the order
+/// [`Checked::network`] added them).
+#[track_caller]
+pub fn set_params(net: &mut Sequential<f64>, values: &[Tensor<f64>]) {
+    let name = net.name.clone();
+    let params = net.named_params();
+    assert_eq!(
+        params.len(),
+        values.len(),
+        "set_params: {name} has {} parameter tensors, found {} values",
+        params.len(),
+        values.len()
+    );
+    for (p, v) in params.into_iter().zip(values) {
+        v.assert_shape(&p.name, p.value.shape());
+        p.value.as_mut_slice().copy_from_slice(v.as_slice());
+    }
 }
 
 /// All coordinates, or `max` of them drawn without replacement (a partial Fisher-Yates shuffle),

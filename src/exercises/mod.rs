@@ -59,6 +59,24 @@ pub mod ch05_blocks;
 pub mod ch05_blocks;
 
 #[cfg(feature = "exercises")]
+pub mod ch06_generator;
+#[cfg(not(feature = "exercises"))]
+#[path = "solutions/ch06_generator.rs"]
+pub mod ch06_generator;
+
+#[cfg(feature = "exercises")]
+pub mod ch07_discriminator;
+#[cfg(not(feature = "exercises"))]
+#[path = "solutions/ch07_discriminator.rs"]
+pub mod ch07_discriminator;
+
+#[cfg(feature = "exercises")]
+pub mod ch08_minimax;
+#[cfg(not(feature = "exercises"))]
+#[path = "solutions/ch08_minimax.rs"]
+pub mod ch08_minimax;
+
+#[cfg(feature = "exercises")]
 pub mod ch11_files;
 #[cfg(not(feature = "exercises"))]
 #[path = "solutions/ch11_files.rs"]
