@@ -4,7 +4,7 @@
 //!
 //! 1. DCGAN's discriminator for 64 x 64 RGB images, layer by layer, down to one logit per image.
 //! 2. The PatchGAN form: a grid of logits, each with its own window of the image (its patch).
-//! 3. On a 28 x 28 digit: the 7 x 7 grid of logits, and the patch of one logit measured by moving
+//! 3. On a 28 x 28 digit: the 6 x 6 grid of logits, and the patch of one logit measured by moving
 //!    one pixel at a time (runs/ch07_patches.png).
 
 use gan::data::Dataset;
@@ -42,7 +42,7 @@ fn main() -> gan::Result<()> {
         },
         &mut Rng::new(1),
     )?;
-    println!("\nPatchGAN: the same body, judged by a k3 s1 p1 convolution that keeps the grid:");
+    println!("\nPatchGAN: the same body stopped at 8 x 8, judged by a k4 s1 p1 convolution (pix2pix's last layer):");
     let logits = patch.forward(&x, None);
     println!(
         "  {} -> logits {:?}: {} per image; each sees a {} x {} window (patch_size), {} pixels apart",
@@ -51,13 +51,14 @@ fn main() -> gan::Result<()> {
         logits.shape()[2] * logits.shape()[3],
         patch.patch_size(),
         patch.patch_size(),
-        64 / logits.shape()[2]
+        1 << Discriminator::<f32>::halvings(&patch.config)
     );
     println!(
         "  windows of the first row of logits, along the columns (zero padding outside 0..64):"
     );
     for j in 0..logits.shape()[3] {
-        let start = 16 * j as isize - padding_reach(64);
+        let spacing = 1isize << Discriminator::<f32>::halvings(&patch.config);
+        let start = spacing * j as isize - padding_reach(&patch.config);
         let end = start + patch.patch_size() as isize - 1;
         println!(
             "    logit (0, {j}): {start}..={end}, of which {}..={} are in the image",
@@ -89,13 +90,14 @@ fn main() -> gan::Result<()> {
         label[0],
         logits.shape()
     );
-    for i in 0..7 {
-        let row: Vec<String> = (0..7)
-            .map(|j| format!("{:+.3}", logits[i * 7 + j]))
+    let grid = logits.shape()[3];
+    for i in 0..grid {
+        let row: Vec<String> = (0..grid)
+            .map(|j| format!("{:+.3}", logits[i * grid + j]))
             .collect();
         println!("    {}", row.join(" "));
     }
-    let windows = [(3, 3), (0, 0), (6, 2)];
+    let windows = [(2, 2), (0, 0), (5, 1)];
     let measured: Vec<Vec<bool>> = windows
         .iter()
         .map(|&ij| window_of(&mut d28, &image, ij))
@@ -124,7 +126,7 @@ fn main() -> gan::Result<()> {
         d28.patch_size(),
         d28.patch_size()
     );
-    println!("  the window of logit (3, 3) ('#': the digit's ink, '+': the rest of the window):");
+    println!("  the window of logit (2, 2) ('#': the digit's ink, '+': the rest of the window):");
     for r in 0..28 {
         let line: String = (0..28)
             .map(|c| {
@@ -167,18 +169,17 @@ fn main() -> gan::Result<()> {
     let path = "runs/ch07_patches.png";
     save_png(path, w * factor, h * factor, c, &big)?;
     println!("wrote {path}");
-    println!("  the digit; the windows (red) of logits (3, 3), (0, 0) and (6, 2)");
+    println!("  the digit; the windows (red) of logits (2, 2), (0, 0) and (5, 1)");
 
     // ---- receptive fields by the formula ---------------------------------------------------------
     println!("\nreceptive field after each layer, r -> r + (k - 1) j, j -> j s (chapter 3):");
     let (s0, halvings) = upsampling_plan(64)?;
     let mut dcgan = vec![(4, 2); halvings];
     dcgan.push((s0, 1));
-    let mut patch64 = vec![(4, 2); halvings];
-    patch64.push((3, 1));
-    let (_, halvings) = upsampling_plan(28)?;
-    let mut patch28 = vec![(4, 2); halvings];
-    patch28.push((3, 1));
+    let mut patch64 = vec![(4, 2); Discriminator::<f32>::halvings(&patch.config)];
+    patch64.push((4, 1));
+    let mut patch28 = vec![(4, 2); Discriminator::<f64>::halvings(&d28.config)];
+    patch28.push((4, 1));
     let pix2pix = [(4, 2), (4, 2), (4, 2), (4, 1), (4, 1)];
     for (name, stack) in [
         ("DCGAN D, 64 x 64", &dcgan[..]),
@@ -207,9 +208,10 @@ fn print_layers(d: &mut Discriminator<f32>, x: &Tensor<f32>) {
 }
 
 /// How far the zero padding reaches outside the image: the window of logit 0 starts this many
-/// pixels before row 0. Each p1 layer moves it by one of its input's pixels: j input pixels.
-fn padding_reach(size: usize) -> isize {
-    let (_, halvings) = upsampling_plan(size).unwrap();
+/// pixels before row 0. Each p1 layer (the halvings and the PatchGAN's judge) moves it by one of
+/// its input's pixels: j image pixels.
+fn padding_reach(config: &DiscriminatorConfig) -> isize {
+    let halvings = Discriminator::<f32>::halvings(config);
     (0..=halvings).map(|l| 1isize << l).sum()
 }
 
@@ -229,7 +231,11 @@ fn growth(stack: &[(usize, usize)]) -> Vec<usize> {
 /// Which pixels of `image` [1, 1, 28, 28] logit (i, j) depends on: move each pixel by 1 and see
 /// whether that logit changes (in evaluation mode, where it is a function of the image alone).
 fn window_of(d: &mut Discriminator<f64>, image: &Tensor<f64>, (i, j): (usize, usize)) -> Vec<bool> {
-    let logit = |d: &mut Discriminator<f64>, x: &Tensor<f64>| d.forward(x, None)[i * 7 + j];
+    let logit = |d: &mut Discriminator<f64>, x: &Tensor<f64>| {
+        let logits = d.forward(x, None);
+        let grid = logits.shape()[3];
+        logits[i * grid + j]
+    };
     let base = logit(d, image);
     (0..28 * 28)
         .map(|k| {

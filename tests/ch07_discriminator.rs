@@ -57,10 +57,12 @@ fn labels(n: usize, classes: usize) -> Option<Vec<usize>> {
 #[test]
 fn output_shapes_dcgan_and_patchgan() {
     for size in [8, 16, 28, 32, 64] {
-        let (s0, halvings) = upsampling_plan(size).unwrap();
         for channels in [1, 3] {
             for (ndf, classes) in [(2, 0), (3, 10)] {
                 for patch in [false, true] {
+                    let halvings = Discriminator::<f32>::halvings(&config(
+                        ndf, size, channels, classes, patch,
+                    ));
                     let what = format!(
                         "size {size}, {channels} channels, ndf {ndf}, {classes} classes, patch {patch}"
                     );
@@ -71,7 +73,8 @@ fn output_shapes_dcgan_and_patchgan() {
                     let labels = labels(n, classes);
 
                     // Layer by layer: every k4 s2 convolution halves h and w and doubles the
-                    // channels, down to s0 x s0; then the judging convolution.
+                    // channels (DCGAN: down to s0 x s0; PatchGAN: down to at most 8 x 8);
+                    // then the judging convolution.
                     let mut h = label_planes_join(&x, labels.as_deref(), classes, "test");
                     let mut convs = Vec::new();
                     for layer in d.net.layers_mut() {
@@ -83,8 +86,9 @@ fn output_shapes_dcgan_and_patchgan() {
                     let mut expected: Vec<Vec<usize>> = (0..halvings)
                         .map(|i| vec![n, ndf << i, size >> (i + 1), size >> (i + 1)])
                         .collect();
+                    let map = size >> halvings;
                     expected.push(if patch {
-                        vec![n, 1, s0, s0]
+                        vec![n, 1, map - 1, map - 1]
                     } else {
                         vec![n, 1, 1, 1]
                     });
@@ -141,13 +145,14 @@ fn parameter_names_and_shapes_match_pytorch_dcgan() {
     assert_eq!(d.net.param_count(), 2_765_568);
     assert_eq!(d.net.len(), 12);
 
-    // PatchGAN: the same body, judged by a k3 s1 p1 convolution that keeps the 4 x 4 grid.
+    // PatchGAN: the same body, stopped at 8 x 8 (three halvings), then judged by a k4 s1 p1
+    // convolution (pix2pix's last layer) into a 7 x 7 grid of logits.
     let mut d = discriminator::<f32>(config(64, 64, 3, 0, true), 1);
     let found = names_and_shapes(&mut d.net);
-    assert_eq!(found[..10], expected[..10]);
+    assert_eq!(found[..7], expected[..7]);
     assert_eq!(
-        found[10],
-        ("discriminator.11.weight".into(), vec![1, 512, 3, 3])
+        found[7],
+        ("discriminator.8.weight".into(), vec![1, 256, 4, 4])
     );
 
     // The main job's conditional D on 28 x 28 digits: 1 + 10 input planes.
@@ -228,7 +233,7 @@ fn measured_window(
 #[test]
 fn patch_size_is_the_measured_receptive_field() {
     // PatchGAN at sizes whose centre logit's window fits inside the image.
-    for (size, centre, patch) in [(28, 3, 18), (40, 2, 38), (56, 3, 38)] {
+    for (size, centre, patch) in [(28, 2, 22), (56, 2, 46), (64, 3, 46)] {
         let mut d = discriminator::<f64>(config(2, size, 1, 0, true), 21);
         assert_eq!(d.patch_size(), patch, "size {size}: the formula");
         let (rows, cols) = measured_window(&mut d, size, (centre, centre));
@@ -251,7 +256,7 @@ fn patch_size_is_the_measured_receptive_field() {
         );
         // The window of logit (i, j) starts at i 2^L - (the padding's reach): consecutive
         // logits' windows are 2^L pixels apart.
-        let (_, halvings) = upsampling_plan(size).unwrap();
+        let halvings = Discriminator::<f64>::halvings(&d.config);
         let (next_rows, _) = measured_window(&mut d, size, (centre + 1, centre));
         assert_eq!(
             next_rows.0 - rows.0,
@@ -356,14 +361,14 @@ fn exercise_receptive_field_of_a_stack() {
         70,
         "the pix2pix PatchGAN sees 70 x 70. {hint}"
     );
-    // Every discriminator this book builds: L halvings by k4 s2, then the judge, k s0 (DCGAN)
-    // or k3 (PatchGAN), stride 1.
+    // Every discriminator this book builds: halvings by k4 s2, then the judge, k s0 (DCGAN)
+    // or k4 (PatchGAN), stride 1.
     for size in [8, 16, 28, 32, 40, 56, 64] {
-        let (s0, halvings) = upsampling_plan(size).unwrap();
+        let (s0, _) = upsampling_plan(size).unwrap();
         for patch in [false, true] {
             let d = discriminator::<f32>(config(1, size, 1, 0, patch), 1);
-            let mut stack = vec![(4, 2); halvings];
-            stack.push((if patch { 3 } else { s0 }, 1));
+            let mut stack = vec![(4, 2); Discriminator::<f32>::halvings(&d.config)];
+            stack.push((if patch { 4 } else { s0 }, 1));
             assert_eq!(
                 receptive_field(&stack),
                 d.patch_size(),

@@ -5,15 +5,19 @@
 //!   x: [N, C (+ classes), H, W]
 //!   Conv(k4, s2, p1)                      -> [N, ndf, H/2, W/2]                LeakyReLU(0.2)
 //!   Conv(k4, s2, p1)                      -> [N, 2 ndf, H/4, W/4]         BN, LeakyReLU(0.2)
-//!   ...                                   (L halvings in all, down to s0 x s0)
+//!   ...                                   (DCGAN: L halvings, down to s0 x s0;
+//!                                          PatchGAN: only while the map is larger than 8 x 8)
 //!   DCGAN:    Conv(k = s0, s1, p0)        -> [N, 1, 1, 1]       one logit per image
-//!   PatchGAN: Conv(k3, s1, p1)            -> [N, 1, s0, s0]     one logit per patch
+//!   PatchGAN: Conv(k4, s1, p1)            -> [N, 1, m-1, m-1]   one logit per patch (m = the map's side)
 //! ```
 //!
 //! The PatchGAN form (Isola et al., 2017; the lecture's figure is from Demir and Unal, 2018)
 //! "looks at each patch of the image and tries to predict whether it is real or fake": each of
 //! its s0 x s0 logits depends only on a window of the image, its receptive field
-//! ([`Discriminator::patch_size`]), and the loss averages over all of them.
+//! ([`Discriminator::patch_size`]), and the loss averages over all of them. Like pix2pix's
+//! 70 x 70 PatchGAN, it stops halving early and ends in a stride-1 k4 convolution, so that a
+//! patch is a part of the image (46 x 46 of a 64 x 64 image, 22 x 22 of a 28 x 28 one) and
+//! neighbouring logits judge overlapping but different windows.
 
 use super::conditional::{label_planes_join, label_planes_split_grad};
 use super::{dcgan_batch_norm, upsampling_plan};
@@ -50,7 +54,8 @@ const SLOPE: f64 = 0.2;
 
 impl<T: Real> Discriminator<T> {
     pub fn new(config: DiscriminatorConfig, rng: &mut Rng) -> Result<Self> {
-        let (s0, halvings) = upsampling_plan(config.image_size)?;
+        let (s0, _) = upsampling_plan(config.image_size)?;
+        let halvings = Self::halvings(&config);
         let width = |i: usize| config.ndf << i;
         let mut net = Sequential::new("discriminator");
         let mut first = Conv2d::new(config.channels + config.classes, width(0), 4, 2, 1, false);
@@ -65,7 +70,7 @@ impl<T: Real> Discriminator<T> {
                 .with(LeakyReLU::new(SLOPE));
         }
         let mut judge = if config.patch {
-            Conv2d::new(width(halvings - 1), 1, 3, 1, 1, false)
+            Conv2d::new(width(halvings - 1), 1, 4, 1, 1, false)
         } else {
             Conv2d::new(width(halvings - 1), 1, s0, 1, 0, false)
         };
@@ -105,8 +110,23 @@ impl<T: Real> Discriminator<T> {
     /// field): walking back from one output pixel, a layer with kernel k and stride s widens the
     /// window from r to (r - 1) s + k (the padding shifts it, never widens it).
     pub fn patch_size(&self) -> usize {
-        let (s0, halvings) = upsampling_plan(self.config.image_size).expect("checked in new");
-        let last_kernel = if self.config.patch { 3 } else { s0 };
-        (0..halvings).fold(last_kernel, |r, _| (r - 1) * 2 + 4)
+        let (s0, _) = upsampling_plan(self.config.image_size).expect("checked in new");
+        let last_kernel = if self.config.patch { 4 } else { s0 };
+        (0..Self::halvings(&self.config)).fold(last_kernel, |r, _| (r - 1) * 2 + 4)
+    }
+
+    /// How many k4 s2 p1 layers halve the image: down to s0 x s0 for DCGAN (the mirror of the
+    /// generator); for PatchGAN only while the map is larger than 8 x 8 (at least once).
+    pub fn halvings(config: &DiscriminatorConfig) -> usize {
+        let (_, doublings) = upsampling_plan(config.image_size).expect("a buildable size");
+        if !config.patch {
+            return doublings;
+        }
+        let (mut map, mut halvings) = (config.image_size, 0);
+        while halvings == 0 || (map > 8 && halvings < doublings) {
+            map /= 2;
+            halvings += 1;
+        }
+        halvings
     }
 }
