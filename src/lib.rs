@@ -22,6 +22,10 @@
 //! | [`io`] | 1, 4, 11 | atomic writes, PNG images, SVG plots, JSON, safetensors |
 //! | [`mod@bench`], [`cli`] | 2, 13 | `gan bench`; the command line |
 
+// Doc comments write shapes as [N, C, H, W], as the chapters do; rustdoc would read each
+// bracketed letter as a link.
+#![allow(rustdoc::broken_intra_doc_links)]
+
 pub mod bench;
 pub mod check;
 pub mod cli;
