@@ -57,3 +57,15 @@ pub mod ch05_blocks;
 #[cfg(not(feature = "exercises"))]
 #[path = "solutions/ch05_blocks.rs"]
 pub mod ch05_blocks;
+
+#[cfg(feature = "exercises")]
+pub mod ch09_training;
+#[cfg(not(feature = "exercises"))]
+#[path = "solutions/ch09_training.rs"]
+pub mod ch09_training;
+
+#[cfg(feature = "exercises")]
+pub mod ch10_conditional;
+#[cfg(not(feature = "exercises"))]
+#[path = "solutions/ch10_conditional.rs"]
+pub mod ch10_conditional;
