@@ -77,6 +77,18 @@ pub mod ch08_minimax;
 pub mod ch08_minimax;
 
 #[cfg(feature = "exercises")]
+pub mod ch09_training;
+#[cfg(not(feature = "exercises"))]
+#[path = "solutions/ch09_training.rs"]
+pub mod ch09_training;
+
+#[cfg(feature = "exercises")]
+pub mod ch10_conditional;
+#[cfg(not(feature = "exercises"))]
+#[path = "solutions/ch10_conditional.rs"]
+pub mod ch10_conditional;
+
+#[cfg(feature = "exercises")]
 pub mod ch11_files;
 #[cfg(not(feature = "exercises"))]
 #[path = "solutions/ch11_files.rs"]

@@ -276,7 +276,8 @@ impl<T: Real> Trainer<T> {
     }
 
     /// Update D by ascending its stochastic gradient of J' + J (descending d_loss = -(J' + J)).
-    fn discriminator_step(&mut self, stats: &mut StepStats) {
+    /// Public so that a test can take one step alone; [`Trainer::train_step`] is the loop.
+    pub fn discriminator_step(&mut self, stats: &mut StepStats) {
         let m = self.config.batch;
         let (real, real_labels) = self.real_minibatch();
         let (z, _) = self.prior.sample(&mut self.rng, m);
@@ -306,7 +307,8 @@ impl<T: Real> Trainer<T> {
     }
 
     /// Update G by descending its loss, with the gradient flowing back through a fixed D.
-    fn generator_step(&mut self, stats: &mut StepStats) {
+    /// Public so that a test can take one step alone; [`Trainer::train_step`] is the loop.
+    pub fn generator_step(&mut self, stats: &mut StepStats) {
         let m = self.config.batch;
         let (z, eps) = self.prior.sample(&mut self.rng, m);
         let labels = self.fake_labels(m);
