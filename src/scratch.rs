@@ -7,16 +7,25 @@
 use crate::scalar::Real;
 use std::any::Any;
 use std::cell::RefCell;
+use std::ops::{Deref, DerefMut};
 
 thread_local! {
     static FREE: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// A buffer of at least `len` elements (its contents are stale), from this thread's free list.
+///
+/// It is the smallest free buffer that is long enough, or else the longest one, grown: several
+/// buffers of different sizes are in use at once (im2col columns, GEMM packing), and taking the
+/// first one that comes would keep growing small buffers while large ones sit idle.
 pub(crate) fn take<T: Real>(len: usize) -> Vec<T> {
     let reused = FREE.with(|free| {
         let mut free = free.borrow_mut();
-        let pos = free.iter().position(|b| b.is::<Vec<T>>())?;
+        let capacity = |b: &Box<dyn Any>| b.downcast_ref::<Vec<T>>().map(Vec::len);
+        let fits = (0..free.len())
+            .filter(|&i| capacity(&free[i]).is_some_and(|c| c >= len))
+            .min_by_key(|&i| capacity(&free[i]));
+        let pos = fits.or_else(|| (0..free.len()).max_by_key(|&i| capacity(&free[i])))?;
         free.swap_remove(pos).downcast::<Vec<T>>().ok()
     });
     let mut buffer = reused.map_or_else(Vec::new, |b| *b);
@@ -29,6 +38,40 @@ pub(crate) fn take<T: Real>(len: usize) -> Vec<T> {
 /// Returns a buffer to this thread's free list.
 pub(crate) fn give_back<T: Real>(buffer: Vec<T>) {
     FREE.with(|free| free.borrow_mut().push(Box::new(buffer)));
+}
+
+/// A scratch buffer of exactly `len` elements, with stale contents, that goes back to the free
+/// list when it is dropped.
+pub(crate) fn buffer<T: Real>(len: usize) -> Buffer<T> {
+    Buffer {
+        data: take(len),
+        len,
+    }
+}
+
+/// See [`buffer`].
+pub(crate) struct Buffer<T: Real> {
+    data: Vec<T>,
+    len: usize,
+}
+
+impl<T: Real> Deref for Buffer<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.data[..self.len]
+    }
+}
+
+impl<T: Real> DerefMut for Buffer<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        &mut self.data[..self.len]
+    }
+}
+
+impl<T: Real> Drop for Buffer<T> {
+    fn drop(&mut self) {
+        give_back(std::mem::take(&mut self.data));
+    }
 }
 
 #[cfg(test)]
@@ -44,5 +87,18 @@ mod tests {
         assert!(b.len() >= 50);
         let c = super::take::<f64>(10); // another type gets its own buffer
         assert_eq!(c.len(), 10);
+    }
+
+    #[test]
+    fn the_smallest_buffer_that_fits_is_taken() {
+        let (big, small) = (super::take::<f32>(1000), super::take::<f32>(10));
+        let (big_ptr, small_ptr) = (big.as_ptr(), small.as_ptr());
+        super::give_back(big);
+        super::give_back(small);
+        let (for_small, for_big) = (super::take::<f32>(5), super::take::<f32>(500));
+        assert_eq!(for_small.as_ptr(), small_ptr);
+        assert_eq!(for_big.as_ptr(), big_ptr);
+        let guard = super::buffer::<f32>(7);
+        assert_eq!(guard.len(), 7);
     }
 }

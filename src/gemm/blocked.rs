@@ -69,6 +69,14 @@ pub fn gemm_with_kernel<T: Real>(
         scale_c(beta, c);
         return;
     }
+    if m == 1 || n == 1 {
+        matrix_vector(alpha, a, b, beta, c);
+        return;
+    }
+    if k == 1 {
+        outer_product(alpha, a, b, beta, c);
+        return;
+    }
     let (mr, nr) = (kernel.mr, kernel.nr);
     let rsc = c.row_stride;
     let c_ptr = SharedMut(c.data.as_mut_ptr());
@@ -208,6 +216,122 @@ unsafe fn edge_tile<T: Real>(
             *tile.add(i * rsc + j) = buf[i * nr + j];
         }
     }
+}
+
+/// At most this many values of C per task of [`matrix_vector`]...
+const VECTOR_CHUNK: usize = 1024;
+/// ...and about this many multiply-adds.
+const VECTOR_TASK_WORK: usize = 1 << 16;
+
+/// C <- alpha * A * B + beta * C when C is one row (m = 1) or one column (n = 1).
+///
+/// A tile kernel would compute a whole MR x NR tile to keep one row or one column of it, and
+/// packing would copy the matrix for a single use. Here each value of C is a sum that one task
+/// takes in a fixed order:
+/// - when the matrix is contiguous along k (a row-major A times a column): a dot product per
+///   value, in [`LANES`] interleaved partial sums added together at the end;
+/// - otherwise: terms p = 0, 1, ... in order, one column of the matrix at a time (an "axpy"),
+///   which the compiler vectorises across the values of C when that column is contiguous.
+fn matrix_vector<T: Real>(alpha: T, a: MatRef<T>, b: MatRef<T>, beta: T, c: MatMut<T>) {
+    let (m, n, k) = (a.rows, b.cols, a.cols);
+    // The vector of C (length m or n), with the matrix and vector it comes from:
+    // out[i] = sum_p mat[i, p] * vec[p].
+    let (len, mat, vec) = if m == 1 { (n, b.t(), a.t()) } else { (m, a, b) };
+    let c_stride = if m == 1 { 1 } else { c.row_stride };
+    let c_ptr = SharedMut(c.data.as_mut_ptr());
+    let chunk = (VECTOR_TASK_WORK / k).clamp(1, VECTOR_CHUNK);
+    let run = |t: usize| {
+        let (i0, i1) = (t * chunk, ((t + 1) * chunk).min(len));
+        let mut sums = [T::ZERO; VECTOR_CHUNK];
+        let sums = &mut sums[..i1 - i0];
+        if mat.col_stride == 1 && vec.row_stride == 1 && mat.rows > 1 {
+            for (i, sum) in (i0..i1).zip(sums.iter_mut()) {
+                let row = &mat.data[i * mat.row_stride..][..k];
+                *sum = dot(row, &vec.data[..k]);
+            }
+        } else if mat.row_stride == 1 {
+            for p in 0..k {
+                let v = vec.at(p, 0);
+                let column = &mat.data[p * mat.col_stride + i0..][..i1 - i0];
+                for (sum, &x) in sums.iter_mut().zip(column) {
+                    *sum += x * v;
+                }
+            }
+        } else {
+            for p in 0..k {
+                let v = vec.at(p, 0);
+                for (i, sum) in (i0..i1).zip(sums.iter_mut()) {
+                    *sum += mat.at(i, p) * v;
+                }
+            }
+        }
+        for (i, &sum) in (i0..i1).zip(sums.iter()) {
+            // SAFETY: task t alone owns values i0..i1 of C's row or column, all inside C.
+            unsafe {
+                let out = c_ptr.get().add(i * c_stride);
+                *out = if beta == T::ZERO {
+                    alpha * sum
+                } else {
+                    alpha * sum + beta * *out
+                };
+            }
+        }
+    };
+    let chunks = len.div_ceil(chunk);
+    if len * k >= 2 * VECTOR_TASK_WORK {
+        for_each_task(chunks, run);
+    } else {
+        (0..chunks).for_each(run);
+    }
+}
+
+/// C <- alpha * A * B + beta * C when k = 1: row i of C is A[i, 0] times the one row of B.
+/// There is no sum to block for; the tile kernel would only add call overhead and store C in
+/// tall, narrow tiles, which is slow when C's rows are far apart in memory.
+fn outer_product<T: Real>(alpha: T, a: MatRef<T>, b: MatRef<T>, beta: T, c: MatMut<T>) {
+    let (m, n) = (a.rows, b.cols);
+    let rsc = c.row_stride;
+    let c_ptr = SharedMut(c.data.as_mut_ptr());
+    let b_row: Vec<T> = (0..n).map(|j| b.at(0, j)).collect();
+    let run = |i: usize| {
+        // SAFETY: task i alone writes row i of C, which is inside C.
+        let row = unsafe { std::slice::from_raw_parts_mut(c_ptr.get().add(i * rsc), n) };
+        let a_i = a.at(i, 0);
+        if beta == T::ZERO {
+            row.iter_mut()
+                .zip(&b_row)
+                .for_each(|(c, &b)| *c = alpha * (a_i * b));
+        } else {
+            row.iter_mut()
+                .zip(&b_row)
+                .for_each(|(c, &b)| *c = alpha * (a_i * b) + beta * *c);
+        }
+    };
+    if m * n >= 2 * VECTOR_TASK_WORK {
+        for_each_task(m, run);
+    } else {
+        (0..m).for_each(run);
+    }
+}
+
+/// Partial sums of [`dot`]: independent chains the CPU can overlap and the compiler can
+/// vectorise.
+const LANES: usize = 16;
+
+/// sum_p x[p] * y[p], as LANES partial sums (p mod LANES) added at the end in a fixed order.
+fn dot<T: Real>(x: &[T], y: &[T]) -> T {
+    let mut lanes = [T::ZERO; LANES];
+    let (xs, ys) = (x.chunks_exact(LANES), y.chunks_exact(LANES));
+    // The last partial chunk, padded with zeros, so that every step has the same shape.
+    let (mut x_rest, mut y_rest) = ([T::ZERO; LANES], [T::ZERO; LANES]);
+    x_rest[..xs.remainder().len()].copy_from_slice(xs.remainder());
+    y_rest[..ys.remainder().len()].copy_from_slice(ys.remainder());
+    for (xc, yc) in xs.zip(ys).chain([(&x_rest[..], &y_rest[..])]) {
+        for l in 0..LANES {
+            lanes[l] += xc[l] * yc[l];
+        }
+    }
+    lanes.iter().fold(T::ZERO, |s, &v| s + v)
 }
 
 /// C <- beta * C (what GEMM does when k = 0 or alpha = 0).

@@ -5,6 +5,9 @@
 //! becomes panels of NR columns: `panel[p * NR + j] = B[p, j]`. The kernel then streams both with
 //! unit stride, whatever the strides (or transposition) of the original. A last, partial panel is
 //! padded with zeros so that the kernel always works on full tiles.
+//!
+//! Both are one operation, [`pack_panel`]: a panel has `width` lanes (rows of A, columns of B)
+//! and `depth` steps along k, and `panel[p * width + i]` = lane i at step p.
 
 use super::MatRef;
 use crate::scalar::Real;
@@ -20,20 +23,13 @@ pub(super) fn pack_a<T: Real>(
     mr: usize,
     out: &mut [T],
 ) {
-    for (panel, chunk) in out.chunks_exact_mut(mr * depth).enumerate() {
-        let r0 = row0 + panel * mr;
-        let live = mr.min(row0 + rows - r0);
-        for p in 0..depth {
-            let dst = &mut chunk[p * mr..(p + 1) * mr];
-            for (i, d) in dst.iter_mut().enumerate() {
-                *d = if i < live {
-                    a.at(r0 + i, col0 + p)
-                } else {
-                    T::ZERO
-                };
-            }
-        }
-    }
+    let block = Block {
+        start: row0 * a.row_stride + col0 * a.col_stride,
+        lane_stride: a.row_stride,
+        depth_stride: a.col_stride,
+        lanes: rows,
+    };
+    pack_block(a.data, &block, mr, depth, out);
 }
 
 /// Packs rows `row0 .. row0 + depth` and columns `col0 .. col0 + cols` of B, panel by panel of
@@ -47,24 +43,150 @@ pub(super) fn pack_b<T: Real>(
     nr: usize,
     out: &mut [T],
 ) {
-    for (panel, chunk) in out.chunks_exact_mut(nr * depth).enumerate() {
-        let c0 = col0 + panel * nr;
-        let live = nr.min(col0 + cols - c0);
-        for p in 0..depth {
-            let dst = &mut chunk[p * nr..(p + 1) * nr];
-            if b.col_stride == 1 && live == nr {
-                // The common case: a contiguous run of B's row.
-                let start = (row0 + p) * b.row_stride + c0;
-                dst.copy_from_slice(&b.data[start..start + nr]);
-            } else {
-                for (j, d) in dst.iter_mut().enumerate() {
-                    *d = if j < live {
-                        b.at(row0 + p, c0 + j)
-                    } else {
-                        T::ZERO
-                    };
-                }
+    let block = Block {
+        start: row0 * b.row_stride + col0 * b.col_stride,
+        lane_stride: b.col_stride,
+        depth_stride: b.row_stride,
+        lanes: cols,
+    };
+    pack_block(b.data, &block, nr, depth, out);
+}
+
+/// A block to pack: lane i at step p is `data[start + i * lane_stride + p * depth_stride]`,
+/// for lanes 0..lanes (rows of A, columns of B) and steps 0..depth (along k).
+struct Block {
+    start: usize,
+    lane_stride: usize,
+    depth_stride: usize,
+    lanes: usize,
+}
+
+/// Packs a block into panels of `width` lanes.
+///
+/// When the lanes of a step are adjacent (B row-major, A transposed), a panel reads a short run
+/// of each of `depth` rows of the source. Panel after panel, the rows are then read a piece at
+/// a time, a pattern the hardware prefetcher does not follow when the rows are far apart (the
+/// rows of an im2col matrix are kilobytes apart). So those blocks are packed in strips of a few
+/// steps across all panels, which reads every source row from left to right.
+fn pack_block<T: Real>(data: &[T], block: &Block, width: usize, depth: usize, out: &mut [T]) {
+    const STRIP: usize = 8;
+    let full_panels = block.lanes / width;
+    if block.lane_stride == 1 && full_panels > 1 {
+        for p0 in (0..depth).step_by(STRIP) {
+            let steps = STRIP.min(depth - p0);
+            for (q, panel) in out
+                .chunks_exact_mut(width * depth)
+                .take(full_panels)
+                .enumerate()
+            {
+                let lanes = Lanes {
+                    start: block.start + q * width + p0 * block.depth_stride,
+                    lane_stride: 1,
+                    depth_stride: block.depth_stride,
+                    live: width,
+                };
+                pack_panel(data, &lanes, width, steps, &mut panel[p0 * width..]);
             }
         }
+    }
+    let packed = if block.lane_stride == 1 && full_panels > 1 {
+        full_panels
+    } else {
+        0
+    };
+    for (q, panel) in out.chunks_exact_mut(width * depth).enumerate().skip(packed) {
+        let lanes = Lanes {
+            start: block.start + q * width * block.lane_stride,
+            lane_stride: block.lane_stride,
+            depth_stride: block.depth_stride,
+            live: width.min(block.lanes - q * width),
+        };
+        pack_panel(data, &lanes, width, depth, panel);
+    }
+}
+
+/// Where the values of one panel are: lane i at step p is
+/// `data[start + i * lane_stride + p * depth_stride]`, for the `live` lanes inside the matrix.
+struct Lanes {
+    start: usize,
+    lane_stride: usize,
+    depth_stride: usize,
+    live: usize,
+}
+
+/// `out[p * width + i]` = lane i at step p, and 0 for the lanes past `src.live`.
+///
+/// The loops are the same for every width, but a width the compiler knows (every kernel's MR
+/// and NR is one of these) turns the copy of one step into a few register moves instead of a
+/// call to `memcpy`, which matters when the product is thin and packing is a large share of it.
+fn pack_panel<T: Real>(data: &[T], src: &Lanes, width: usize, depth: usize, out: &mut [T]) {
+    let full = src.live == width;
+    match width {
+        4 if full => pack_full_panel::<T, 4>(data, src, depth, out),
+        6 if full => pack_full_panel::<T, 6>(data, src, depth, out),
+        8 if full => pack_full_panel::<T, 8>(data, src, depth, out),
+        16 if full => pack_full_panel::<T, 16>(data, src, depth, out),
+        32 if full => pack_full_panel::<T, 32>(data, src, depth, out),
+        _ => pack_partial_panel(data, src, width, depth, out),
+    }
+}
+
+/// A panel whose `W` lanes all lie inside the matrix.
+fn pack_full_panel<T: Real, const W: usize>(data: &[T], src: &Lanes, depth: usize, out: &mut [T]) {
+    let steps = out[..depth * W].chunks_exact_mut(W);
+    if src.lane_stride == 1 {
+        // The lanes of a step are adjacent (B row-major, A transposed): one copy per step.
+        for (p, step) in steps.enumerate() {
+            let s = src.start + p * src.depth_stride;
+            let values: &[T; W] = data[s..s + W].try_into().expect("W values");
+            step.copy_from_slice(values);
+        }
+    } else if src.depth_stride == 1 && W <= 8 {
+        // Each lane is contiguous along k (A row-major): read the W lanes side by side and
+        // store each step whole.
+        let lanes: [&[T]; W] =
+            std::array::from_fn(|i| &data[src.start + i * src.lane_stride..][..depth]);
+        for (p, step) in steps.enumerate() {
+            for (v, lane) in step.iter_mut().zip(&lanes) {
+                *v = lane[p];
+            }
+        }
+    } else if src.depth_stride == 1 {
+        // Wide panels (B transposed): W lanes at once would not fit in registers, so four
+        // lanes by four steps at a time.
+        for i in (0..W).step_by(4) {
+            let lanes: [&[T]; 4] =
+                std::array::from_fn(|q| &data[src.start + (i + q) * src.lane_stride..][..depth]);
+            let mut blocks = out[..depth * W].chunks_exact_mut(4 * W);
+            for (b, block) in (&mut blocks).enumerate() {
+                for q in 0..4 {
+                    let values: [T; 4] = std::array::from_fn(|s| lanes[s][4 * b + q]);
+                    block[q * W + i..q * W + i + 4].copy_from_slice(&values);
+                }
+            }
+            let done = depth / 4 * 4;
+            for (p, step) in blocks.into_remainder().chunks_exact_mut(W).enumerate() {
+                let values: [T; 4] = std::array::from_fn(|s| lanes[s][done + p]);
+                step[i..i + 4].copy_from_slice(&values);
+            }
+        }
+    } else {
+        pack_partial_panel(data, src, W, depth, out);
+    }
+}
+
+/// Any panel, with the last lanes padded with zeros.
+fn pack_partial_panel<T: Real>(data: &[T], src: &Lanes, width: usize, depth: usize, out: &mut [T]) {
+    let live = src.live;
+    for (p, step) in out[..depth * width].chunks_exact_mut(width).enumerate() {
+        let s = src.start + p * src.depth_stride;
+        if src.lane_stride == 1 {
+            step[..live].copy_from_slice(&data[s..s + live]);
+        } else {
+            for (i, v) in step[..live].iter_mut().enumerate() {
+                *v = data[s + i * src.lane_stride];
+            }
+        }
+        step[live..].fill(T::ZERO);
     }
 }

@@ -17,11 +17,16 @@
 //!
 //! [`conv2d_reference`], seven nested loops, is the definition the fast path is tested against.
 
-use super::im2col::{col2im, im2col, Window};
+use super::im2col::{
+    batch_as_matrix, fold_run, im2col, im2col_by_position, matrix_to_batch, unfold_run, Columns,
+    Window,
+};
 use super::{Layer, Param};
 use crate::error::{Error, Result};
 use crate::gemm::{gemm, MatMut, MatRef};
+use crate::parallel::{for_each_task, threads, SharedMut};
 use crate::scalar::Real;
+use crate::scratch;
 use crate::tensor::Tensor;
 use std::ops::Range;
 
@@ -105,60 +110,40 @@ fn image_groups(n: usize, win: &Window) -> Vec<Range<usize>> {
         .collect()
 }
 
-/// Images `images` of `batch` ([N, C, P] flat, P positions per channel) as one matrix
-/// [C, images.len() * P], the layout a GEMM with one column per position needs. One image
-/// already has that layout and is lent as it is; several are copied side by side into `buffer`.
-fn batch_as_matrix<'a, T: Real>(
-    batch: &'a [T],
-    channels: usize,
-    positions: usize,
-    images: Range<usize>,
-    buffer: &'a mut [T],
-) -> &'a [T] {
-    let image_len = channels * positions;
-    if images.len() == 1 {
-        return &batch[images.start * image_len..][..image_len];
-    }
-    let width = images.len() * positions;
-    for (i, n) in images.enumerate() {
-        for c in 0..channels {
-            buffer[c * width + i * positions..][..positions]
-                .copy_from_slice(&batch[(n * channels + c) * positions..][..positions]);
-        }
-    }
-    &buffer[..channels * width]
-}
-
-/// The size of the buffer [`batch_as_matrix`] and [`matrix_to_batch`] need for runs of at
-/// most `most` columns: none when every run is a single image.
-fn staging_len(channels: usize, most: usize, positions: usize) -> usize {
-    if most > positions {
-        channels * most
+/// Runs `work` on every run of images.
+///
+/// The outputs of different runs are different images, and a GEMM gives the same bits on any
+/// number of threads, so how the runs are spread over threads changes the speed only. With at
+/// least two runs per thread, whole runs go to the threads: a run's im2col, GEMM and col2im stay
+/// on one core (parallel work started inside a task runs inline), with one wait for the whole
+/// pass. With fewer runs, they go one after another and each step spreads over all threads.
+fn for_each_run(runs: &[Range<usize>], work: impl Fn(Range<usize>) + Sync) {
+    if runs.len() >= 2 * threads() {
+        for_each_task(runs.len(), |r| work(runs[r].clone()));
     } else {
-        0
+        runs.iter().for_each(|r| work(r.clone()));
     }
 }
 
-/// The inverse of [`batch_as_matrix`]: `mat` ([C, images.len() * P]) into images `images` of
-/// `batch`, adding `bias[c]` to every element of channel c.
-fn matrix_to_batch<T: Real>(
-    mat: &[T],
-    bias: Option<&[T]>,
-    channels: usize,
-    positions: usize,
-    images: Range<usize>,
-    batch: &mut [T],
-) {
-    let width = images.len() * positions;
-    for (i, n) in images.enumerate() {
-        for c in 0..channels {
-            let b = bias.map_or(T::ZERO, |b| b[c]);
-            let dst = &mut batch[(n * channels + c) * positions..][..positions];
-            for (d, &s) in dst.iter_mut().zip(&mat[c * width + i * positions..]) {
-                *d = s + b;
-            }
-        }
-    }
+/// Images `images` of a batch with `image_len` values per image, written by one task.
+///
+/// # Safety
+/// `batch` points at a live batch that holds these images, and no other task touches them
+/// while the slice is alive.
+unsafe fn images_mut<'a, T>(
+    batch: SharedMut<T>,
+    image_len: usize,
+    images: &Range<usize>,
+) -> &'a mut [T] {
+    std::slice::from_raw_parts_mut(
+        batch.get().add(images.start * image_len),
+        images.len() * image_len,
+    )
+}
+
+/// The images `images` of a batch with `image_len` values per image.
+fn images_of<'a, T>(batch: &'a [T], image_len: usize, images: &Range<usize>) -> &'a [T] {
+    &batch[images.start * image_len..images.end * image_len]
 }
 
 /// grad_bias[c] += sum over n, h, w of grad[n, c, h, w], each channel summed in a fixed order.
@@ -193,34 +178,60 @@ pub fn conv2d_forward<T: Real>(
         b.assert_shape("conv2d_forward bias", &[c_out]);
     }
     let (rows, positions) = (win.rows(), win.positions());
-    let groups = image_groups(n, &win);
-    let most = groups.first().map_or(0, |g| g.len()) * positions;
-    let mut cols = vec![T::ZERO; rows * most];
-    let mut out = vec![T::ZERO; staging_len(c_out, most, positions)];
     let mut y = Tensor::zeros(&[n, c_out, win.h_out, win.w_out]);
     let w_mat = MatRef::new(weight.as_slice(), c_out, rows);
     let bias = bias.map(|b| b.as_slice());
-    for images in groups {
-        let width = images.len() * positions;
+    if win.covers_whole_image() {
+        // The column of an image is the image: y [N, C_out] = x [N, C_in*H*W] * W^T, one GEMM.
+        let x_mat = MatRef::new(x.as_slice(), n, rows);
+        gemm(
+            T::ONE,
+            x_mat,
+            w_mat.t(),
+            T::ZERO,
+            MatMut::new(y.as_mut_slice(), n, c_out),
+        );
+        if let Some(bias) = bias {
+            for y_n in y.as_mut_slice().chunks_exact_mut(c_out) {
+                y_n.iter_mut().zip(bias).for_each(|(v, &b)| *v += b);
+            }
+        }
+        return y;
+    }
+    let y_out = SharedMut(y.as_mut_slice().as_mut_ptr());
+    for_each_run(&image_groups(n, &win), |images| {
+        let (g, width) = (images.len(), images.len() * positions);
+        let columns = Columns::for_run(&win, g);
+        // SAFETY: runs are disjoint ranges of images; this task alone writes y[images].
+        let y_run = unsafe { images_mut(y_out, c_out * positions, &images) };
         // cols: [C_in*kH*kW, g*H'W'], one column per window position of each image
-        im2col(
+        let mut cols = scratch::buffer(rows * width);
+        unfold_run(
             x.as_slice(),
             &win,
-            images.clone(),
-            &mut cols[..rows * width],
+            images,
+            0..win.channels,
+            columns,
+            &mut cols,
         );
         let cols = MatRef::new(&cols, rows, width);
-        if images.len() == 1 {
+        if g == 1 {
             // y[n]: [C_out, H'W'] = W [C_out, C_in*kH*kW] * cols, written in place
-            let y_n = y.row_mut(images.start);
-            gemm(T::ONE, w_mat, cols, T::ZERO, MatMut::new(y_n, c_out, width));
+            gemm(
+                T::ONE,
+                w_mat,
+                cols,
+                T::ZERO,
+                MatMut::new(y_run, c_out, width),
+            );
             if let Some(bias) = bias {
-                for (plane, &b) in y_n.chunks_exact_mut(positions).zip(bias) {
+                for (plane, &b) in y_run.chunks_exact_mut(positions).zip(bias) {
                     plane.iter_mut().for_each(|v| *v += b);
                 }
             }
         } else {
             // out: [C_out, g*H'W'] = W * cols, then moved into y[n0..n1]: [g, C_out, H'W']
+            let mut out = scratch::buffer(c_out * width);
             gemm(
                 T::ONE,
                 w_mat,
@@ -228,9 +239,9 @@ pub fn conv2d_forward<T: Real>(
                 T::ZERO,
                 MatMut::new(&mut out, c_out, width),
             );
-            matrix_to_batch(&out, bias, c_out, positions, images, y.as_mut_slice());
+            matrix_to_batch(&out, bias, c_out, positions, columns, y_run);
         }
-    }
+    });
     y
 }
 
@@ -258,38 +269,42 @@ pub fn conv2d_backward_input<T: Real>(
     grad_output.assert_shape(what, &[n, c_out, win.h_out, win.w_out]);
 
     let (rows, positions) = (win.rows(), win.positions());
-    let groups = image_groups(n, &win);
-    let most = groups.first().map_or(0, |g| g.len()) * positions;
-    let mut staging = vec![T::ZERO; staging_len(c_out, most, positions)];
-    let mut cols = vec![T::ZERO; rows * most];
     let mut grad_input = Tensor::zeros(&x_shape);
-    let w_t = MatRef::new(weight.as_slice(), c_out, rows).t();
-    for images in groups {
-        let width = images.len() * positions;
-        // G: [C_out, g*H'W']
-        let g_mat = batch_as_matrix(
-            grad_output.as_slice(),
-            c_out,
-            positions,
-            images.clone(),
-            &mut staging,
-        );
-        // grad_cols: [C_in*kH*kW, g*H'W'] = W^T * G
+    let w_mat = MatRef::new(weight.as_slice(), c_out, rows);
+    if win.covers_whole_image() {
+        // col2im of one position is a reshape: grad_x [N, C_in*H*W] = G [N, C_out] * W.
+        let g_mat = MatRef::new(grad_output.as_slice(), n, c_out);
         gemm(
             T::ONE,
-            w_t,
+            g_mat,
+            w_mat,
+            T::ZERO,
+            MatMut::new(grad_input.as_mut_slice(), n, rows),
+        );
+        return grad_input;
+    }
+    let grad_input_out = SharedMut(grad_input.as_mut_slice().as_mut_ptr());
+    for_each_run(&image_groups(n, &win), |images| {
+        let (g, width) = (images.len(), images.len() * positions);
+        let columns = Columns::for_run(&win, g);
+        // G: [C_out, g*H'W']
+        let g_run = images_of(grad_output.as_slice(), c_out * positions, &images);
+        let mut staging = scratch::buffer(if g > 1 { g_run.len() } else { 0 });
+        let g_mat = batch_as_matrix(g_run, c_out, positions, columns, &mut staging);
+        // grad_cols: [C_in*kH*kW, g*H'W'] = W^T * G
+        let mut cols = scratch::buffer(rows * width);
+        gemm(
+            T::ONE,
+            w_mat.t(),
             MatRef::new(g_mat, c_out, width),
             T::ZERO,
             MatMut::new(&mut cols, rows, width),
         );
         // Every window position hands its gradient back to the pixels it read.
-        col2im(
-            &cols[..rows * width],
-            &win,
-            images,
-            grad_input.as_mut_slice(),
-        );
-    }
+        // SAFETY: runs are disjoint ranges of images; this task alone writes grad_input[images].
+        let grad_run = unsafe { images_mut(grad_input_out, win.channels * win.h * win.w, &images) };
+        fold_run(&cols, &win, columns, grad_run);
+    });
     grad_input
 }
 
@@ -309,40 +324,184 @@ pub fn conv2d_backward_weight<T: Real>(
     let (n, c_out) = (x.shape()[0], grad_weight.shape()[0]);
     grad_output.assert_shape(what, &[n, c_out, win.h_out, win.w_out]);
 
-    let (rows, positions) = (win.rows(), win.positions());
-    let groups = image_groups(n, &win);
-    let most = groups.first().map_or(0, |g| g.len()) * positions;
-    let mut staging = vec![T::ZERO; staging_len(c_out, most, positions)];
-    let mut cols = vec![T::ZERO; rows * most];
-    // The gradient is a sum over images: runs are added one after another, in order, so the
-    // result does not depend on how many threads the GEMM uses.
-    for images in groups {
-        let width = images.len() * positions;
-        im2col(
-            x.as_slice(),
-            &win,
-            images.clone(),
-            &mut cols[..rows * width],
-        );
-        let g_mat = batch_as_matrix(
-            grad_output.as_slice(),
-            c_out,
-            positions,
-            images,
-            &mut staging,
-        );
-        // grad_W [C_out, C_in*kH*kW] += G [C_out, g*H'W'] * cols^T
+    if win.covers_whole_image() {
+        // grad_W [C_out, C_in*H*W] += G^T [C_out, N] * x [N, C_in*H*W]: the sum over the batch
+        // is the GEMM's own sum over k.
+        let rows = win.rows();
+        let g_t = MatRef::new(grad_output.as_slice(), n, c_out).t();
+        let x_mat = MatRef::new(x.as_slice(), n, rows);
         gemm(
             T::ONE,
-            MatRef::new(g_mat, c_out, width),
-            MatRef::new(&cols, rows, width).t(),
+            g_t,
+            x_mat,
             T::ONE,
             MatMut::new(grad_weight.as_mut_slice(), c_out, rows),
         );
+    } else {
+        weight_gradient_by_runs(x, grad_output, &win, grad_weight);
     }
     if let Some(grad_bias) = grad_bias {
         add_channel_sums(grad_output, grad_bias);
     }
+}
+
+/// How the weight gradient's work is cut into tasks. It depends on the shapes alone, never on
+/// the thread count, so every sum is taken in the same order on 1 thread or 12.
+struct WeightSplit {
+    /// The input channels cut into slices: a task computes the columns of grad_W
+    /// ([C_out, C_in*kH*kW]) of its slice, and unfolds only those channels.
+    slices: Vec<Range<usize>>,
+    /// The runs of images cut into consecutive chunks: a task sums its chunk into its own
+    /// partial gradient, and the partials are added in chunk order at the end.
+    chunks: Vec<Range<usize>>,
+}
+
+/// About this many tasks: enough to keep every core of a small machine busy and balanced.
+const WEIGHT_TASKS: usize = 16;
+/// A slice has at least this many columns of grad_W, so that a task's GEMM stays efficient.
+const SLICE_MIN_COLUMNS: usize = 256;
+/// The partial gradients of the chunks hold at most this many values in all.
+const PARTIALS_MAX_ELEMENTS: usize = 1 << 22;
+
+impl WeightSplit {
+    fn new(win: &Window, c_out: usize, runs: usize) -> Self {
+        let n_slices = (win.rows() / SLICE_MIN_COLUMNS).clamp(1, WEIGHT_TASKS.min(win.channels));
+        let by_memory = PARTIALS_MAX_ELEMENTS / (c_out * win.rows()).max(1);
+        let n_chunks = (WEIGHT_TASKS / n_slices)
+            .min(by_memory)
+            .clamp(1, runs.max(1));
+        WeightSplit {
+            slices: even_parts(win.channels, n_slices),
+            chunks: even_parts(runs, n_chunks),
+        }
+    }
+}
+
+/// 0..n cut into `parts` consecutive ranges whose lengths differ by at most one.
+fn even_parts(n: usize, parts: usize) -> Vec<Range<usize>> {
+    (0..parts)
+        .map(|p| p * n / parts..(p + 1) * n / parts)
+        .collect()
+}
+
+/// grad_W += sum over the batch of G * cols^T, run by run (see [`WeightSplit`]).
+fn weight_gradient_by_runs<T: Real>(
+    x: &Tensor<T>,
+    grad_output: &Tensor<T>,
+    win: &Window,
+    grad_weight: &mut Tensor<T>,
+) {
+    let (n, c_out) = (x.shape()[0], grad_output.shape()[1]);
+    let (rows, positions, taps, plane) =
+        (win.rows(), win.positions(), win.kh * win.kw, win.h * win.w);
+    let runs = image_groups(n, win);
+    let split = WeightSplit::new(win, c_out, runs.len());
+    // Every task reads G, and in runs ordered by position x batch innermost: both are arranged
+    // once here, each run where its images sit in the batch.
+    let mut g_staged = scratch::buffer::<T>(grad_output.len());
+    let mut x_staged = scratch::buffer::<T>(x.len());
+    let (g_out, x_out) = (
+        SharedMut(g_staged.as_mut_ptr()),
+        SharedMut(x_staged.as_mut_ptr()),
+    );
+    for_each_task(runs.len(), |r| {
+        let images = &runs[r];
+        let columns = Columns::for_run(win, images.len());
+        // SAFETY: runs are disjoint ranges of images; this task alone writes their part.
+        let (g_run, x_run) = unsafe {
+            (
+                images_mut(g_out, c_out * positions, images),
+                images_mut(x_out, win.channels * plane, images),
+            )
+        };
+        let g_src = images_of(grad_output.as_slice(), c_out * positions, images);
+        if images.len() > 1 {
+            batch_as_matrix(g_src, c_out, positions, columns, g_run);
+        }
+        if columns == Columns::ByPosition {
+            let x_src = images_of(x.as_slice(), win.channels * plane, images);
+            batch_as_matrix(x_src, win.channels, plane, columns, x_run);
+        }
+    });
+    // partials: one [C_out, C_in*kH*kW] gradient per chunk, stored slice after slice (the
+    // columns of a slice as one contiguous [C_out, slice columns] block).
+    let mut partials = scratch::buffer::<T>(split.chunks.len() * c_out * rows);
+    let block_of = |chunk: usize, slice: &Range<usize>| {
+        let first = chunk * c_out * rows;
+        first + slice.start * taps * c_out..first + slice.end * taps * c_out
+    };
+    let partials_out = SharedMut(partials.as_mut_ptr());
+    let n_slices = split.slices.len();
+    let (g_staged, x_staged) = (&g_staged, &x_staged);
+    for_each_task(split.chunks.len() * n_slices, |t| {
+        let (chunk, slice) = (t / n_slices, &split.slices[t % n_slices]);
+        let columns_w = slice.len() * taps;
+        let block = block_of(chunk, slice);
+        // SAFETY: task t alone writes its block of `partials`.
+        let part = unsafe {
+            std::slice::from_raw_parts_mut(partials_out.get().add(block.start), block.len())
+        };
+        for (j, images) in runs[split.chunks[chunk].clone()].iter().enumerate() {
+            let (g, width) = (images.len(), images.len() * positions);
+            let columns = Columns::for_run(win, g);
+            // cols: [slice columns, g*H'W'], the rows of im2col for this slice's channels
+            let mut cols = scratch::buffer(columns_w * width);
+            match columns {
+                Columns::ByImage => {
+                    im2col(x.as_slice(), win, images.clone(), slice.clone(), &mut cols)
+                }
+                Columns::ByPosition => {
+                    let x_t = &images_of(x_staged, win.channels * plane, images)
+                        [slice.start * plane * g..slice.end * plane * g];
+                    let part_win = Window {
+                        channels: slice.len(),
+                        ..*win
+                    };
+                    im2col_by_position(x_t, &part_win, g, &mut cols);
+                }
+            }
+            let g_mat = images_of(
+                if g > 1 {
+                    g_staged
+                } else {
+                    grad_output.as_slice()
+                },
+                c_out * positions,
+                images,
+            );
+            // part [C_out, slice columns] (+)= G [C_out, g*H'W'] * cols^T
+            let beta = if j == 0 { T::ZERO } else { T::ONE };
+            gemm(
+                T::ONE,
+                MatRef::new(g_mat, c_out, width),
+                MatRef::new(&cols, columns_w, width).t(),
+                beta,
+                MatMut::new(part, c_out, columns_w),
+            );
+        }
+    });
+    // grad_W[co, r] += (partial_0 + partial_1 + ...)[co, r], in chunk order, row by row.
+    let grad_w = SharedMut(grad_weight.as_mut_slice().as_mut_ptr());
+    let partials = &partials;
+    for_each_task(c_out, |co| {
+        // SAFETY: task co alone writes row co of grad_W.
+        let row = unsafe { std::slice::from_raw_parts_mut(grad_w.get().add(co * rows), rows) };
+        let mut sum = scratch::buffer::<T>(rows);
+        for slice in &split.slices {
+            let columns_w = slice.len() * taps;
+            let part_row =
+                |chunk: usize| &partials[block_of(chunk, slice)][co * columns_w..][..columns_w];
+            let sum = &mut sum[..columns_w];
+            sum.copy_from_slice(part_row(0));
+            for chunk in 1..split.chunks.len() {
+                sum.iter_mut()
+                    .zip(part_row(chunk))
+                    .for_each(|(s, &p)| *s += p);
+            }
+            let grad = &mut row[slice.start * taps..slice.end * taps];
+            grad.iter_mut().zip(sum.iter()).for_each(|(g, &s)| *g += s);
+        }
+    });
 }
 
 /// The definition, seven nested loops and nothing else: the truth the fast path is tested
@@ -560,5 +719,167 @@ impl<T: Real> Layer<T> for Conv2d<T> {
         if !training {
             self.input = None;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The fast passes on the shapes that pick each of their strategies (runs of one image, runs
+    //! ordered by image and by position, windows that cover the whole image, a weight gradient
+    //! split by slice and by chunk), against the definitions, and on 1, 2 and 3 threads.
+    use super::*;
+    use crate::parallel::with_threads;
+    use crate::rng::Rng;
+
+    /// (N, C_in, C_out, (H, W), kernel, stride, padding)
+    type Shape = (usize, usize, usize, (usize, usize), usize, usize, usize);
+
+    const SHAPES: [Shape; 6] = [
+        // 4x4 outputs, 5 images in one run: columns by position.
+        (5, 3, 4, (8, 8), 4, 2, 1),
+        // 16x16 outputs, runs of 4 images by image, 2 runs (chunks of the weight gradient);
+        // 32 channels * 16 taps = 512 columns of grad_W (2 slices).
+        (6, 32, 3, (32, 32), 4, 2, 1),
+        // 33x33 outputs: one image per run, written in place.
+        (2, 2, 3, (33, 33), 3, 1, 1),
+        // 7x7 maps, k3 s1 p1 (PatchGAN's last layer), runs by position.
+        (9, 5, 1, (7, 7), 3, 1, 1),
+        // The window covers the image: DCGAN's last discriminator layer, one logit.
+        (4, 6, 1, (4, 4), 4, 1, 0),
+        // ... and the generator's projection read as a convolution.
+        (3, 8, 5, (3, 3), 3, 1, 0),
+    ];
+
+    fn random(shape: &[usize], rng: &mut Rng) -> Tensor<f64> {
+        let len = shape.iter().product();
+        Tensor::from_vec(shape, (0..len).map(|_| rng.normal(0.0, 1.0)).collect()).unwrap()
+    }
+
+    fn tensors(s: &Shape) -> [Tensor<f64>; 4] {
+        let &(n, c_in, c_out, (h, w), k, st, p) = s;
+        let mut rng = Rng::new(17);
+        let (ho, wo) = (
+            conv2d_output_size(h, k, st, p),
+            conv2d_output_size(w, k, st, p),
+        );
+        [
+            random(&[n, c_in, h, w], &mut rng),
+            random(&[c_out, c_in, k, k], &mut rng),
+            random(&[c_out], &mut rng),
+            random(&[n, c_out, ho, wo], &mut rng),
+        ]
+    }
+
+    /// grad_x and grad_W by their definitions: every tap hands g * W to the pixel it read, and
+    /// g * x to the weight it used.
+    fn gradients_by_definition(
+        s: &Shape,
+        x: &Tensor<f64>,
+        w: &Tensor<f64>,
+        g: &Tensor<f64>,
+    ) -> [Tensor<f64>; 2] {
+        let &(n, c_in, c_out, (h, wd), k, st, p) = s;
+        let (ho, wo) = (g.shape()[2], g.shape()[3]);
+        let mut grad_x = Tensor::zeros(x.shape());
+        let mut grad_w = Tensor::zeros(w.shape());
+        for i in 0..n {
+            for co in 0..c_out {
+                for oh in 0..ho {
+                    for ow in 0..wo {
+                        let gv = g[((i * c_out + co) * ho + oh) * wo + ow];
+                        for ci in 0..c_in {
+                            for a in 0..k {
+                                for b in 0..k {
+                                    let (ih, iw) = (
+                                        (oh * st + a) as isize - p as isize,
+                                        (ow * st + b) as isize - p as isize,
+                                    );
+                                    if ih < 0 || iw < 0 || ih >= h as isize || iw >= wd as isize {
+                                        continue;
+                                    }
+                                    let xi = ((i * c_in + ci) * h + ih as usize) * wd + iw as usize;
+                                    let wi = ((co * c_in + ci) * k + a) * k + b;
+                                    grad_x[xi] += gv * w[wi];
+                                    grad_w[wi] += gv * x[xi];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        [grad_x, grad_w]
+    }
+
+    fn relative_error(a: &Tensor<f64>, b: &Tensor<f64>) -> f64 {
+        let scale = b.as_slice().iter().fold(1.0f64, |m, v| m.max(v.abs()));
+        a.max_abs_diff(b) / scale
+    }
+
+    /// The three passes; the weight gradient is added to a nonzero start.
+    fn passes<T: Real>(s: &Shape, t: &[Tensor<T>; 4]) -> [Tensor<T>; 3] {
+        let (st, p) = ((s.5, s.5), (s.6, s.6));
+        let [x, w, b, g] = t;
+        let y = conv2d_forward(x, w, Some(b), st, p);
+        let grad_x = conv2d_backward_input(g, w, s.3, st, p);
+        let mut grad_w = w.clone();
+        conv2d_backward_weight(x, g, st, p, &mut grad_w, None);
+        [y, grad_x, grad_w]
+    }
+
+    #[test]
+    fn every_strategy_matches_the_definitions() {
+        for s in &SHAPES {
+            let t = tensors(s);
+            let [y, grad_x, grad_w] = passes(s, &t);
+            let [x, w, b, g] = &t;
+            let [want_x, mut want_w] = gradients_by_definition(s, x, w, g);
+            want_w
+                .as_mut_slice()
+                .iter_mut()
+                .zip(w.as_slice())
+                .for_each(|(v, &w0)| *v += w0);
+            let want_y = conv2d_reference(x, w, Some(b), (s.5, s.5), (s.6, s.6));
+            for (name, got, want) in [
+                ("y", &y, &want_y),
+                ("grad_x", &grad_x, &want_x),
+                ("grad_w", &grad_w, &want_w),
+            ] {
+                let err = relative_error(got, want);
+                assert!(err < 1e-12, "{s:?}: {name} is off by {err:e}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_strategy_gives_the_same_bits_on_any_thread_count() {
+        for s in &SHAPES {
+            let t = tensors(s).map(|t| {
+                Tensor::from_vec(t.shape(), t.as_slice().iter().map(|&v| v as f32).collect())
+                    .unwrap()
+            });
+            let one = with_threads(1, || passes(s, &t));
+            for threads in [2, 3] {
+                let many = with_threads(threads, || passes(s, &t));
+                for (name, a, b) in [("y", 0, 0), ("grad_x", 1, 1), ("grad_w", 2, 2)]
+                    .map(|(n, i, j)| (n, &one[i], &many[j]))
+                {
+                    assert!(
+                        a.as_slice() == b.as_slice(),
+                        "{s:?}: {name} differs between 1 and {threads} threads"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn columns_by_position_are_chosen_for_small_maps_only() {
+        let win = |hw: usize| conv_window("test", &[64, 8, hw, hw], &[16, 8, 4, 4], (2, 2), (1, 1));
+        let order = |hw: usize| Columns::for_run(&win(hw), image_groups(64, &win(hw))[0].len());
+        assert_eq!(order(8), Columns::ByPosition); // 4x4 outputs, 64 images per run
+        assert_eq!(order(16), Columns::ByPosition); // 8x8 outputs, 16 images per run
+        assert_eq!(order(32), Columns::ByImage); // 16x16 outputs, 4 images per run
+        assert_eq!(order(64), Columns::ByImage); // 32x32 outputs, one image per run
     }
 }

@@ -12,11 +12,16 @@
 //! (zero where the window hangs over the padding). col2im is its adjoint: it adds every column
 //! entry back onto the pixel it was read from, so pixels seen by several windows collect a sum.
 //!
-//! Both work on a run of images of an NCHW batch at once; the columns of image i of the run
-//! are columns i * H'W' .. (i + 1) * H'W' of `cols`, so that one GEMM serves the whole run.
+//! Both work on a run of g images at once, so that one GEMM serves the whole run, in one of two
+//! column orders ([`Columns`]): image by image (the columns of image i are i * H'W' ..
+//! (i + 1) * H'W'), read straight from the NCHW batch; or position by position (the g images of
+//! a window position side by side), read from the run stored batch innermost, [C, H, W, g].
+//! The second is for small maps: there a window row is only a few pixels long, and copying g
+//! values at a time is much faster than copying a few.
 
 use crate::parallel::{for_each_task, SharedMut};
 use crate::scalar::Real;
+use crate::scratch;
 use std::ops::Range;
 
 /// How a kH x kW window with stride (S_h, S_w) sweeps a zero-padded image of `channels` x (H, W),
@@ -45,6 +50,87 @@ impl Window {
     /// Window positions in one image: the columns one image contributes.
     pub fn positions(&self) -> usize {
         self.h_out * self.w_out
+    }
+
+    /// For each kernel row a, the output rows whose window row lies inside the image; for each
+    /// kernel column b, likewise the output columns.
+    fn valid_ranges(&self) -> (Vec<Range<usize>>, Vec<Range<usize>>) {
+        (
+            (0..self.kh)
+                .map(|a| valid_outputs(self.h_out, self.h, self.sh, a, self.ph))
+                .collect(),
+            (0..self.kw)
+                .map(|b| valid_outputs(self.w_out, self.w, self.sw, b, self.pw))
+                .collect(),
+        )
+    }
+
+    /// Whether the window is the whole unpadded image (DCGAN's last discriminator layer, and
+    /// the generator's projection read as a convolution). Then there is one position, and the
+    /// column of an image is the image itself, flattened: im2col would only copy.
+    pub fn covers_whole_image(&self) -> bool {
+        (self.kh, self.kw, self.ph, self.pw) == (self.h, self.w, 0, 0)
+    }
+}
+
+/// The order of the columns of a run of g images (see the module comment).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Columns {
+    /// Column i * H'W' + p is position p of image i; the run is read as NCHW.
+    ByImage,
+    /// Column p * g + i is position p of image i; the run is read as [C, H, W, g].
+    ByPosition,
+}
+
+impl Columns {
+    /// The order with the longer runs of contiguous copies: a window row of W' values, or the
+    /// g images of a position.
+    pub fn for_run(win: &Window, g: usize) -> Self {
+        if g > win.w_out {
+            Columns::ByPosition
+        } else {
+            Columns::ByImage
+        }
+    }
+}
+
+/// dst [cols, rows] = src^T, where src is [rows, cols] with rows `src_stride` apart: a run of g
+/// images [g, C*H*W] to batch innermost [C*H*W, g] (and back, with rows and cols exchanged).
+/// Done in 8 x 8 tiles held in registers, so that both sides move whole runs of 8 values.
+pub(crate) fn transpose<T: Real>(
+    src: &[T],
+    rows: usize,
+    cols: usize,
+    src_stride: usize,
+    dst: &mut [T],
+) {
+    const TILE: usize = 8;
+    assert!(
+        dst.len() >= rows * cols && (rows == 0 || src.len() >= (rows - 1) * src_stride + cols),
+        "transpose: buffers too small for [{rows}, {cols}]"
+    );
+    let (full_rows, full_cols) = (rows / TILE * TILE, cols / TILE * TILE);
+    for i0 in (0..full_rows).step_by(TILE) {
+        for j0 in (0..full_cols).step_by(TILE) {
+            let tile: [[T; TILE]; TILE] = std::array::from_fn(|a| {
+                src[(i0 + a) * src_stride + j0..][..TILE]
+                    .try_into()
+                    .expect("a tile row")
+            });
+            for b in 0..TILE {
+                let out = &mut dst[(j0 + b) * rows + i0..][..TILE];
+                for (a, o) in out.iter_mut().enumerate() {
+                    *o = tile[a][b];
+                }
+            }
+        }
+    }
+    // The edges: the last rows, and the last columns of the other rows.
+    for i in 0..rows {
+        let first = if i < full_rows { full_cols } else { 0 };
+        for j in first..cols {
+            dst[j * rows + i] = src[i * src_stride + j];
+        }
     }
 }
 
@@ -80,55 +166,166 @@ fn valid_outputs(
     lo.min(hi)..hi
 }
 
-/// Unfolds images `images` of the batch `x` ([N, C, H, W], flat) into
-/// `cols`: [C * kH * kW, images.len() * H' * W'].
-pub(crate) fn im2col<T: Real>(x: &[T], win: &Window, images: Range<usize>, cols: &mut [T]) {
-    let plane = win.h * win.w;
-    let positions = win.positions();
+/// Unfolds channels `channels` of images `images` of the batch `x` ([N, C, H, W], flat) into
+/// `cols`: [channels.len() * kH * kW, images.len() * H' * W'] (all channels: the whole im2col
+/// matrix; fewer: the rows of those channels, for a task that computes part of the weight
+/// gradient).
+pub(crate) fn im2col<T: Real>(
+    x: &[T],
+    win: &Window,
+    images: Range<usize>,
+    channels: Range<usize>,
+    cols: &mut [T],
+) {
+    let (plane, positions, taps) = (win.h * win.w, win.positions(), win.kh * win.kw);
     let width = images.len() * positions;
-    assert_eq!(
-        cols.len(),
-        win.rows() * width,
+    assert!(
+        cols.len() == channels.len() * taps * width && channels.end <= win.channels,
         "im2col: the column buffer has the wrong size"
     );
     assert!(
         x.len() >= images.end * win.channels * plane,
         "im2col: the batch is too short"
     );
+    let columns = TapColumns::new(win);
     let cols_ptr = SharedMut(cols.as_mut_ptr());
-    run_tasks(win.rows(), cols.len(), |r| {
-        // SAFETY: disjoint writes, task r alone writes row r of `cols`.
-        let row = unsafe { std::slice::from_raw_parts_mut(cols_ptr.get().add(r * width), width) };
-        let (c, a, b) = (r / (win.kh * win.kw), (r / win.kw) % win.kh, r % win.kw);
-        let oh_valid = valid_outputs(win.h_out, win.h, win.sh, a, win.ph);
-        let ow_valid = valid_outputs(win.w_out, win.w, win.sw, b, win.pw);
+    // One task per channel: it writes the kH * kW rows of that channel.
+    run_tasks(channels.len(), cols.len(), |t| {
+        // SAFETY: disjoint writes, task t alone writes rows t * kH * kW .. (t + 1) * kH * kW.
+        let rows = unsafe {
+            std::slice::from_raw_parts_mut(cols_ptr.get().add(t * taps * width), taps * width)
+        };
+        let c = channels.start + t;
+        let mut phases = PhasedRow::new(win.w, win.sw);
         for (i, n) in images.clone().enumerate() {
             let src = &x[(n * win.channels + c) * plane..][..plane];
-            let dst = &mut row[i * positions..(i + 1) * positions];
-            for (oh, dst_row) in dst.chunks_exact_mut(win.w_out).enumerate() {
-                if !oh_valid.contains(&oh) {
-                    dst_row.fill(T::ZERO);
-                    continue;
-                }
-                let ih = oh * win.sh + a - win.ph;
-                dst_row[..ow_valid.start].fill(T::ZERO);
-                dst_row[ow_valid.end..].fill(T::ZERO);
-                if ow_valid.is_empty() {
-                    continue;
-                }
-                // The first pixel read is at iw = ow_valid.start * S_w + b - P_w.
-                let first = ih * win.w + ow_valid.start * win.sw + b - win.pw;
-                let live = &mut dst_row[ow_valid.clone()];
-                if win.sw == 1 {
-                    live.copy_from_slice(&src[first..first + live.len()]);
-                } else {
-                    for (d, &s) in live.iter_mut().zip(src[first..].iter().step_by(win.sw)) {
-                        *d = s;
+            for oh in 0..win.h_out {
+                for a in 0..win.kh {
+                    // Taps (a, 0..kW) at the positions of output row oh: kW row pieces of W'.
+                    let at = |b: usize| (a * win.kw + b) * width + i * positions + oh * win.w_out;
+                    let ih = (oh * win.sh + a)
+                        .checked_sub(win.ph)
+                        .filter(|&ih| ih < win.h);
+                    let Some(ih) = ih else {
+                        // The window row lies in the padding.
+                        for b in 0..win.kw {
+                            rows[at(b)..][..win.w_out].fill(T::ZERO);
+                        }
+                        continue;
+                    };
+                    phases.load(&src[ih * win.w..][..win.w]);
+                    for (b, column) in columns.0.iter().enumerate() {
+                        let dst = &mut rows[at(b)..][..win.w_out];
+                        let live = column.outputs.clone();
+                        dst[..live.start].fill(T::ZERO);
+                        dst[live.end..].fill(T::ZERO);
+                        dst[live.clone()]
+                            .copy_from_slice(&phases.data[column.source..][..live.len()]);
                     }
                 }
             }
         }
     });
+}
+
+/// Where each kernel column b reads in an image row, worked out once per call (it involves
+/// divisions, which are slow next to copying a few pixels).
+struct TapColumns(Vec<TapColumn>);
+
+/// Output columns `outputs` of kernel column b read the row's pixels iw = ow * S_w + b - P_w;
+/// the other output columns lie in the padding. In the row's [`PhasedRow`] those pixels are
+/// one run, starting at `source`.
+struct TapColumn {
+    outputs: Range<usize>,
+    source: usize,
+}
+
+impl TapColumns {
+    fn new(win: &Window) -> Self {
+        let phase_len = win.w.div_ceil(win.sw);
+        TapColumns(
+            (0..win.kw)
+                .map(|b| {
+                    let outputs = valid_outputs(win.w_out, win.w, win.sw, b, win.pw);
+                    // The first pixel read is at iw = outputs.start * S_w + b - P_w.
+                    let first = (outputs.start * win.sw + b).saturating_sub(win.pw);
+                    let source = if outputs.is_empty() {
+                        0
+                    } else {
+                        (first % win.sw) * phase_len + first / win.sw
+                    };
+                    TapColumn { outputs, source }
+                })
+                .collect(),
+        )
+    }
+}
+
+/// One image row, split by column modulo the stride S ("phases": columns f, f + S, f + 2S, ...
+/// side by side). A kernel tap reads every S-th pixel of the row, which is then one contiguous
+/// run of one phase: a plain copy (or add) instead of a strided loop.
+struct PhasedRow<T> {
+    stride: usize,
+    /// Values per phase.
+    len: usize,
+    /// stride * len values: phase f at f * len.
+    data: Vec<T>,
+}
+
+impl<T: Real> PhasedRow<T> {
+    fn new(row_len: usize, stride: usize) -> Self {
+        let len = row_len.div_ceil(stride);
+        PhasedRow {
+            stride,
+            len,
+            data: vec![T::ZERO; stride * len],
+        }
+    }
+
+    /// Splits `row` into its phases.
+    fn load(&mut self, row: &[T]) {
+        let len = self.len;
+        match self.stride {
+            1 => self.data.copy_from_slice(row),
+            2 => {
+                let (even, odd) = self.data.split_at_mut(len);
+                for ((e, o), pair) in even.iter_mut().zip(odd.iter_mut()).zip(row.chunks_exact(2)) {
+                    (*e, *o) = (pair[0], pair[1]);
+                }
+                if row.len() % 2 == 1 {
+                    even[len - 1] = row[row.len() - 1];
+                }
+            }
+            s => {
+                for (k, &v) in row.iter().enumerate() {
+                    self.data[(k % s) * len + k / s] = v;
+                }
+            }
+        }
+    }
+
+    /// row[k] += pixel k, for every pixel: the phases added back in row order.
+    fn add_to(&self, row: &mut [T]) {
+        let len = self.len;
+        match self.stride {
+            1 => row.iter_mut().zip(&self.data).for_each(|(r, &v)| *r += v),
+            2 => {
+                let (even, odd) = self.data.split_at(len);
+                for ((pair, &e), &o) in row.chunks_exact_mut(2).zip(even).zip(odd) {
+                    pair[0] += e;
+                    pair[1] += o;
+                }
+                if row.len() % 2 == 1 {
+                    row[row.len() - 1] += even[len - 1];
+                }
+            }
+            s => {
+                for (k, r) in row.iter_mut().enumerate() {
+                    *r += self.data[(k % s) * len + k / s];
+                }
+            }
+        }
+    }
 }
 
 /// The adjoint of [`im2col`]: adds every entry of `cols` ([C * kH * kW, images.len() * H' * W'])
@@ -146,12 +343,25 @@ pub(crate) fn col2im<T: Real>(cols: &[T], win: &Window, images: Range<usize>, x:
         x.len() >= images.end * win.channels * plane,
         "col2im: the batch is too short"
     );
+    let columns = TapColumns::new(win);
+    // For each input row ih, the (kernel row a, output row oh) pairs that read it, by a.
+    let mut readers = vec![Vec::new(); win.h];
+    for a in 0..win.kh {
+        for oh in 0..win.h_out {
+            if let Some(ih) = (oh * win.sh + a)
+                .checked_sub(win.ph)
+                .filter(|&ih| ih < win.h)
+            {
+                readers[ih].push((a, oh));
+            }
+        }
+    }
     let x_ptr = SharedMut(x.as_mut_ptr());
     let n0 = images.start;
-    // One task per (image, channel) plane of x: every pixel sums its terms in the same order
-    // (kernel row, kernel column, output row, output column) whichever thread runs the task.
+    // One task per (image, channel) plane of x, built row by row: every pixel sums its terms in
+    // the same order (kernel row, kernel column) whichever thread runs the task.
     run_tasks(images.len() * win.channels, cols.len(), |t| {
-        let (i, c) = (t / win.channels, t % win.channels);
+        let (c, i) = (t / images.len(), t % images.len());
         // SAFETY: disjoint writes, task t alone writes plane (n0 + i, c) of x.
         let dst = unsafe {
             std::slice::from_raw_parts_mut(
@@ -159,26 +369,198 @@ pub(crate) fn col2im<T: Real>(cols: &[T], win: &Window, images: Range<usize>, x:
                 plane,
             )
         };
-        for a in 0..win.kh {
-            let oh_valid = valid_outputs(win.h_out, win.h, win.sh, a, win.ph);
-            for b in 0..win.kw {
-                let ow_valid = valid_outputs(win.w_out, win.w, win.sw, b, win.pw);
-                if ow_valid.is_empty() {
+        let mut sums = PhasedRow::new(win.w, win.sw);
+        for (dst_row, readers) in dst.chunks_exact_mut(win.w).zip(&readers) {
+            sums.data.fill(T::ZERO);
+            for &(a, oh) in readers {
+                for (b, column) in columns.0.iter().enumerate() {
+                    let r = (c * win.kh + a) * win.kw + b;
+                    let src =
+                        &cols[r * width + i * positions + oh * win.w_out..][column.outputs.clone()];
+                    let sum = &mut sums.data[column.source..][..src.len()];
+                    sum.iter_mut().zip(src).for_each(|(s, &v)| *s += v);
+                }
+            }
+            sums.add_to(dst_row);
+        }
+    });
+}
+
+/// [`im2col`] for a run of g images stored batch innermost (`x_t`: [C, H, W, g]), into
+/// `cols`: [C * kH * kW, H' * W' * g], column p * g + i for position p of image i
+/// ([`Columns::ByPosition`]). Every copy moves the g values of one pixel.
+pub(crate) fn im2col_by_position<T: Real>(x_t: &[T], win: &Window, g: usize, cols: &mut [T]) {
+    let (plane, taps) = (win.h * win.w * g, win.kh * win.kw);
+    let width = win.positions() * g;
+    assert!(
+        cols.len() == win.rows() * width && x_t.len() == win.channels * plane,
+        "im2col: the buffers have the wrong size"
+    );
+    let (oh_valid, ow_valid) = win.valid_ranges();
+    let cols_ptr = SharedMut(cols.as_mut_ptr());
+    run_tasks(win.channels, cols.len(), |c| {
+        // SAFETY: disjoint writes, task c alone writes the kH * kW rows of channel c.
+        let rows = unsafe {
+            std::slice::from_raw_parts_mut(cols_ptr.get().add(c * taps * width), taps * width)
+        };
+        let src = &x_t[c * plane..][..plane];
+        for (t, row) in rows.chunks_exact_mut(width).enumerate() {
+            let (a, b) = (t / win.kw, t % win.kw);
+            for (oh, out_row) in row.chunks_exact_mut(win.w_out * g).enumerate() {
+                if !oh_valid[a].contains(&oh) {
+                    out_row.fill(T::ZERO);
                     continue;
                 }
-                let r = (c * win.kh + a) * win.kw + b;
-                let src = &cols[r * width + i * positions..][..positions];
-                for oh in oh_valid.clone() {
-                    let ih = oh * win.sh + a - win.ph;
-                    let first = ih * win.w + ow_valid.start * win.sw + b - win.pw;
-                    let live = &src[oh * win.w_out..][ow_valid.clone()];
-                    for (d, &s) in dst[first..].iter_mut().step_by(win.sw).zip(live) {
-                        *d += s;
-                    }
+                let ih = oh * win.sh + a - win.ph;
+                let live = ow_valid[b].clone();
+                out_row[..live.start * g].fill(T::ZERO);
+                out_row[live.end * g..].fill(T::ZERO);
+                for ow in live {
+                    let iw = ow * win.sw + b - win.pw;
+                    out_row[ow * g..][..g].copy_from_slice(&src[(ih * win.w + iw) * g..][..g]);
                 }
             }
         }
     });
+}
+
+/// The adjoint of [`im2col_by_position`]: adds every entry of `cols`
+/// ([C * kH * kW, H' * W' * g]) onto the pixel of `x_t` ([C, H, W, g]) it was read from.
+/// Every pixel sums its terms in the order of the kernel taps (a, b).
+pub(crate) fn col2im_by_position<T: Real>(cols: &[T], win: &Window, g: usize, x_t: &mut [T]) {
+    let (plane, taps) = (win.h * win.w * g, win.kh * win.kw);
+    let width = win.positions() * g;
+    assert!(
+        cols.len() == win.rows() * width && x_t.len() == win.channels * plane,
+        "col2im: the buffers have the wrong size"
+    );
+    let (oh_valid, ow_valid) = win.valid_ranges();
+    let x_ptr = SharedMut(x_t.as_mut_ptr());
+    run_tasks(win.channels, cols.len(), |c| {
+        // SAFETY: disjoint writes, task c alone writes channel c of x_t.
+        let dst = unsafe { std::slice::from_raw_parts_mut(x_ptr.get().add(c * plane), plane) };
+        let rows = &cols[c * taps * width..][..taps * width];
+        for (t, row) in rows.chunks_exact(width).enumerate() {
+            let (a, b) = (t / win.kw, t % win.kw);
+            for oh in oh_valid[a].clone() {
+                let ih = oh * win.sh + a - win.ph;
+                for ow in ow_valid[b].clone() {
+                    let iw = ow * win.sw + b - win.pw;
+                    let pixel = &mut dst[(ih * win.w + iw) * g..][..g];
+                    let src = &row[(oh * win.w_out + ow) * g..][..g];
+                    pixel.iter_mut().zip(src).for_each(|(d, &v)| *d += v);
+                }
+            }
+        }
+    });
+}
+
+/// The images of a run (`run`: [g, C, P] flat, P positions per channel) as one matrix
+/// [C, g * P] with columns in the order `columns`, the layout a GEMM with one column per
+/// (image, position) needs. One image already is that matrix and is lent as it is; several are
+/// arranged in `buffer`.
+pub(crate) fn batch_as_matrix<'a, T: Real>(
+    run: &'a [T],
+    channels: usize,
+    positions: usize,
+    columns: Columns,
+    buffer: &'a mut [T],
+) -> &'a [T] {
+    let image_len = channels * positions;
+    let g = run.len() / image_len;
+    if g == 1 {
+        return run;
+    }
+    let width = g * positions;
+    match columns {
+        Columns::ByImage => {
+            for (i, image) in run.chunks_exact(image_len).enumerate() {
+                for (c, plane) in image.chunks_exact(positions).enumerate() {
+                    buffer[c * width + i * positions..][..positions].copy_from_slice(plane);
+                }
+            }
+        }
+        // [g, C * P] -> [C * P, g]
+        Columns::ByPosition => transpose(run, g, image_len, image_len, buffer),
+    }
+    &buffer[..run.len()]
+}
+
+/// The inverse of [`batch_as_matrix`]: `mat` ([C, g * P], columns in the order `columns`) into
+/// the images of `run` ([g, C, P]), adding `bias[c]` to every value of channel c.
+pub(crate) fn matrix_to_batch<T: Real>(
+    mat: &[T],
+    bias: Option<&[T]>,
+    channels: usize,
+    positions: usize,
+    columns: Columns,
+    run: &mut [T],
+) {
+    let image_len = channels * positions;
+    let g = run.len() / image_len;
+    match columns {
+        Columns::ByImage => {
+            let width = g * positions;
+            for (i, image) in run.chunks_exact_mut(image_len).enumerate() {
+                for (c, dst) in image.chunks_exact_mut(positions).enumerate() {
+                    dst.copy_from_slice(&mat[c * width + i * positions..][..positions]);
+                }
+            }
+        }
+        // [C * P, g] -> [g, C * P]
+        Columns::ByPosition => transpose(mat, image_len, g, g, run),
+    }
+    if let Some(bias) = bias {
+        for image in run.chunks_exact_mut(image_len) {
+            for (plane, &b) in image.chunks_exact_mut(positions).zip(bias) {
+                plane.iter_mut().for_each(|v| *v += b);
+            }
+        }
+    }
+}
+
+/// The im2col matrix of channels `channels` of the images `images` of the batch `x`, in the
+/// column order `columns`, into `cols`: [channels.len() * kH * kW, g * H'W'].
+pub(crate) fn unfold_run<T: Real>(
+    x: &[T],
+    win: &Window,
+    images: Range<usize>,
+    channels: Range<usize>,
+    columns: Columns,
+    cols: &mut [T],
+) {
+    match columns {
+        Columns::ByImage => im2col(x, win, images, channels, cols),
+        Columns::ByPosition => {
+            // The channels of the run, batch innermost: [channels, H, W, g].
+            let (g, plane, image_len) = (images.len(), win.h * win.w, win.channels * win.h * win.w);
+            let mut x_t = scratch::buffer(g * channels.len() * plane);
+            let first = images.start * image_len + channels.start * plane;
+            transpose(&x[first..], g, channels.len() * plane, image_len, &mut x_t);
+            let part = Window {
+                channels: channels.len(),
+                ..*win
+            };
+            im2col_by_position(&x_t, &part, g, cols);
+        }
+    }
+}
+
+/// The adjoint of [`unfold_run`] over all channels: the im2col matrix `cols` of a run of g
+/// images, in the column order `columns`, folded back onto the run's images (`run`: their part
+/// of the batch, [g, C, H, W], which must hold zeros).
+pub(crate) fn fold_run<T: Real>(cols: &[T], win: &Window, columns: Columns, run: &mut [T]) {
+    let plane = win.h * win.w;
+    let g = run.len() / (win.channels * plane);
+    match columns {
+        Columns::ByImage => col2im(cols, win, 0..g, run),
+        Columns::ByPosition => {
+            let mut x_t = scratch::buffer(run.len());
+            x_t.fill(T::ZERO);
+            col2im_by_position(cols, win, g, &mut x_t);
+            matrix_to_batch(&x_t, None, win.channels, plane, columns, run);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -245,7 +627,7 @@ mod tests {
                 .map(|i| (i as f64 * 0.37).sin())
                 .collect();
             let mut cols = vec![f64::NAN; win.rows() * n * win.positions()];
-            im2col(&x, &win, 0..n, &mut cols);
+            im2col(&x, &win, 0..n, 0..win.channels, &mut cols);
             assert_eq!(cols, im2col_by_definition(&x, &win, n), "{win:?}");
 
             // <im2col(x), y> = <x, col2im(y)> for any y.
