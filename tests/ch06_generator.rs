@@ -244,10 +244,18 @@ fn training_mode_uses_the_batch_and_evaluation_mode_the_running_statistics() {
     let b = g.forward(&other, None);
     let alone = g.forward(&Tensor::from_vec(&[1, 4], z.row(0).to_vec()).unwrap(), None);
     assert_eq!(first_image(&a), first_image(&b));
-    assert_eq!(
-        first_image(&a),
-        alone.into_vec(),
-        "a batch of one works too"
+    // A batch of one runs the convolutions through GEMMs of another shape (the columns of one
+    // image instead of three), which may add the same products in another order: equal to
+    // rounding, not bit for bit. (Thread counts never change the order; chapter 2.)
+    let (batched, single) = (first_image(&a), alone.into_vec());
+    let worst = batched
+        .iter()
+        .zip(&single)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max);
+    assert!(
+        worst < 1e-12,
+        "a batch of one works too: largest difference {worst:e}"
     );
     let after: Vec<Tensor<f64>> = g
         .net
