@@ -70,38 +70,34 @@ struct Block {
 /// steps across all panels, which reads every source row from left to right.
 fn pack_block<T: Real>(data: &[T], block: &Block, width: usize, depth: usize, out: &mut [T]) {
     const STRIP: usize = 8;
-    let full_panels = block.lanes / width;
-    if block.lane_stride == 1 && full_panels > 1 {
-        for p0 in (0..depth).step_by(STRIP) {
-            let steps = STRIP.min(depth - p0);
-            for (q, panel) in out
-                .chunks_exact_mut(width * depth)
-                .take(full_panels)
-                .enumerate()
-            {
-                let lanes = Lanes {
-                    start: block.start + q * width + p0 * block.depth_stride,
-                    lane_stride: 1,
-                    depth_stride: block.depth_stride,
-                    live: width,
-                };
-                pack_panel(data, &lanes, width, steps, &mut panel[p0 * width..]);
-            }
-        }
-    }
-    let packed = if block.lane_stride == 1 && full_panels > 1 {
-        full_panels
+    let panel = |q: usize, first_step: usize| Lanes {
+        start: block.start + q * width * block.lane_stride + first_step * block.depth_stride,
+        lane_stride: block.lane_stride,
+        depth_stride: block.depth_stride,
+        live: width.min(block.lanes - q * width),
+    };
+    // Full panels with adjacent lanes go strip by strip; the others panel by panel.
+    let by_strips = if block.lane_stride == 1 && block.lanes >= 2 * width {
+        block.lanes / width
     } else {
         0
     };
-    for (q, panel) in out.chunks_exact_mut(width * depth).enumerate().skip(packed) {
-        let lanes = Lanes {
-            start: block.start + q * width * block.lane_stride,
-            lane_stride: block.lane_stride,
-            depth_stride: block.depth_stride,
-            live: width.min(block.lanes - q * width),
-        };
-        pack_panel(data, &lanes, width, depth, panel);
+    for p0 in (0..depth).step_by(STRIP) {
+        let steps = STRIP.min(depth - p0);
+        for (q, out) in out
+            .chunks_exact_mut(width * depth)
+            .take(by_strips)
+            .enumerate()
+        {
+            pack_panel(data, &panel(q, p0), width, steps, &mut out[p0 * width..]);
+        }
+    }
+    for (q, out) in out
+        .chunks_exact_mut(width * depth)
+        .enumerate()
+        .skip(by_strips)
+    {
+        pack_panel(data, &panel(q, 0), width, depth, out);
     }
 }
 

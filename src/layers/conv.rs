@@ -15,20 +15,26 @@
 //! backward weight  grad_W += G * cols^T,  grad_bias += row sums of G
 //! ```
 //!
+//! How the batch is cut into runs, and the runs shared among threads with every sum taken in a
+//! fixed order, is in `conv/runs.rs`; the two column orders of a run (image by image, or the
+//! images of a position side by side for small maps) are in `im2col.rs`. A window that covers
+//! the whole image (DCGAN's last discriminator layer) needs no im2col at all: the layer is then a
+//! fully connected one, x [N, C_in*H*W] times W^T.
+//!
 //! [`conv2d_reference`], seven nested loops, is the definition the fast path is tested against.
 
-use super::im2col::{
-    batch_as_matrix, fold_run, im2col, im2col_by_position, matrix_to_batch, unfold_run, Columns,
-    Window,
-};
+mod runs;
+
+use super::im2col::{batch_as_matrix, fold_run, matrix_to_batch, unfold_run, Columns, Window};
 use super::{Layer, Param};
 use crate::error::{Error, Result};
 use crate::gemm::{gemm, MatMut, MatRef};
-use crate::parallel::{for_each_task, threads, SharedMut};
 use crate::scalar::Real;
 use crate::scratch;
 use crate::tensor::Tensor;
-use std::ops::Range;
+use runs::{
+    for_each_run, image_groups, images_of, weight_gradient_by_runs, whole_image_forward, RunOutput,
+};
 
 /// A size given either as one number for both dimensions (`4`) or as `(h, w)` (`(3, 4)`),
 /// as PyTorch accepts for kernel, stride and padding.
@@ -92,60 +98,6 @@ fn conv_window(
     }
 }
 
-/// Columns of one im2col matrix: enough for the GEMM to run near full speed (small images are
-/// batched into one product), few enough that the matrix stays a few tens of MB.
-const GROUP_COLUMNS: usize = 1024;
-const GROUP_MAX_ELEMENTS: usize = 1 << 23;
-
-/// The batch 0..n cut into runs of images, each unfolded into one column matrix. The runs
-/// depend only on the shapes, never on the thread count, so sums over runs are reproducible.
-fn image_groups(n: usize, win: &Window) -> Vec<Range<usize>> {
-    let positions = win.positions().max(1);
-    let by_columns = GROUP_COLUMNS.div_ceil(positions);
-    let by_memory = (GROUP_MAX_ELEMENTS / (win.rows() * positions).max(1)).max(1);
-    let per_group = by_columns.min(by_memory).max(1);
-    (0..n)
-        .step_by(per_group)
-        .map(|n0| n0..(n0 + per_group).min(n))
-        .collect()
-}
-
-/// Runs `work` on every run of images.
-///
-/// The outputs of different runs are different images, and a GEMM gives the same bits on any
-/// number of threads, so how the runs are spread over threads changes the speed only. With at
-/// least two runs per thread, whole runs go to the threads: a run's im2col, GEMM and col2im stay
-/// on one core (parallel work started inside a task runs inline), with one wait for the whole
-/// pass. With fewer runs, they go one after another and each step spreads over all threads.
-fn for_each_run(runs: &[Range<usize>], work: impl Fn(Range<usize>) + Sync) {
-    if runs.len() >= 2 * threads() {
-        for_each_task(runs.len(), |r| work(runs[r].clone()));
-    } else {
-        runs.iter().for_each(|r| work(r.clone()));
-    }
-}
-
-/// Images `images` of a batch with `image_len` values per image, written by one task.
-///
-/// # Safety
-/// `batch` points at a live batch that holds these images, and no other task touches them
-/// while the slice is alive.
-unsafe fn images_mut<'a, T>(
-    batch: SharedMut<T>,
-    image_len: usize,
-    images: &Range<usize>,
-) -> &'a mut [T] {
-    std::slice::from_raw_parts_mut(
-        batch.get().add(images.start * image_len),
-        images.len() * image_len,
-    )
-}
-
-/// The images `images` of a batch with `image_len` values per image.
-fn images_of<'a, T>(batch: &'a [T], image_len: usize, images: &Range<usize>) -> &'a [T] {
-    &batch[images.start * image_len..images.end * image_len]
-}
-
 /// grad_bias[c] += sum over n, h, w of grad[n, c, h, w], each channel summed in a fixed order.
 pub(crate) fn add_channel_sums<T: Real>(grad: &Tensor<T>, grad_bias: &mut Tensor<T>) {
     let (n, c) = (grad.shape()[0], grad.shape()[1]);
@@ -178,19 +130,13 @@ pub fn conv2d_forward<T: Real>(
         b.assert_shape("conv2d_forward bias", &[c_out]);
     }
     let (rows, positions) = (win.rows(), win.positions());
-    let mut y = Tensor::zeros(&[n, c_out, win.h_out, win.w_out]);
+    let y_shape = [n, c_out, win.h_out, win.w_out];
     let w_mat = MatRef::new(weight.as_slice(), c_out, rows);
     let bias = bias.map(|b| b.as_slice());
     if win.covers_whole_image() {
-        // The column of an image is the image: y [N, C_out] = x [N, C_in*H*W] * W^T, one GEMM.
-        let x_mat = MatRef::new(x.as_slice(), n, rows);
-        gemm(
-            T::ONE,
-            x_mat,
-            w_mat.t(),
-            T::ZERO,
-            MatMut::new(y.as_mut_slice(), n, c_out),
-        );
+        let mut y = Tensor::zeros(&y_shape);
+        // The column of an image is the image: y [N, C_out] = x [N, C_in*H*W] * W^T.
+        whole_image_forward(x.as_slice(), weight.as_slice(), n, rows, y.as_mut_slice());
         if let Some(bias) = bias {
             for y_n in y.as_mut_slice().chunks_exact_mut(c_out) {
                 y_n.iter_mut().zip(bias).for_each(|(v, &b)| *v += b);
@@ -198,23 +144,17 @@ pub fn conv2d_forward<T: Real>(
         }
         return y;
     }
-    let y_out = SharedMut(y.as_mut_slice().as_mut_ptr());
+    let mut y = RunOutput::new(&y_shape);
+    let y_runs = y.runs();
     for_each_run(&image_groups(n, &win), |images| {
         let (g, width) = (images.len(), images.len() * positions);
         let columns = Columns::for_run(&win, g);
-        // SAFETY: runs are disjoint ranges of images; this task alone writes y[images].
-        let y_run = unsafe { images_mut(y_out, c_out * positions, &images) };
         // cols: [C_in*kH*kW, g*H'W'], one column per window position of each image
         let mut cols = scratch::buffer(rows * width);
-        unfold_run(
-            x.as_slice(),
-            &win,
-            images,
-            0..win.channels,
-            columns,
-            &mut cols,
-        );
+        unfold_run(x.as_slice(), &win, images.clone(), columns, &mut cols);
         let cols = MatRef::new(&cols, rows, width);
+        // SAFETY: runs are disjoint ranges of images; this task alone writes y[images].
+        let y_run = unsafe { y_runs.images(&images) };
         if g == 1 {
             // y[n]: [C_out, H'W'] = W [C_out, C_in*kH*kW] * cols, written in place
             gemm(
@@ -242,7 +182,7 @@ pub fn conv2d_forward<T: Real>(
             matrix_to_batch(&out, bias, c_out, positions, columns, y_run);
         }
     });
-    y
+    y.finish()
 }
 
 /// dL/dx from dL/dy. grad_output: [N, C_out, H', W'], weight: [C_out, C_in, kH, kW]
@@ -269,9 +209,9 @@ pub fn conv2d_backward_input<T: Real>(
     grad_output.assert_shape(what, &[n, c_out, win.h_out, win.w_out]);
 
     let (rows, positions) = (win.rows(), win.positions());
-    let mut grad_input = Tensor::zeros(&x_shape);
     let w_mat = MatRef::new(weight.as_slice(), c_out, rows);
     if win.covers_whole_image() {
+        let mut grad_input = Tensor::zeros(&x_shape);
         // col2im of one position is a reshape: grad_x [N, C_in*H*W] = G [N, C_out] * W.
         let g_mat = MatRef::new(grad_output.as_slice(), n, c_out);
         gemm(
@@ -283,7 +223,8 @@ pub fn conv2d_backward_input<T: Real>(
         );
         return grad_input;
     }
-    let grad_input_out = SharedMut(grad_input.as_mut_slice().as_mut_ptr());
+    let mut grad_input = RunOutput::new(&x_shape);
+    let grad_runs = grad_input.runs();
     for_each_run(&image_groups(n, &win), |images| {
         let (g, width) = (images.len(), images.len() * positions);
         let columns = Columns::for_run(&win, g);
@@ -302,10 +243,10 @@ pub fn conv2d_backward_input<T: Real>(
         );
         // Every window position hands its gradient back to the pixels it read.
         // SAFETY: runs are disjoint ranges of images; this task alone writes grad_input[images].
-        let grad_run = unsafe { images_mut(grad_input_out, win.channels * win.h * win.w, &images) };
+        let grad_run = unsafe { grad_runs.images(&images) };
         fold_run(&cols, &win, columns, grad_run);
     });
-    grad_input
+    grad_input.finish()
 }
 
 /// dL/dweight and dL/dbias from dL/dy, ADDED into `grad_weight` ([C_out, C_in, kH, kW]) and
@@ -343,165 +284,6 @@ pub fn conv2d_backward_weight<T: Real>(
     if let Some(grad_bias) = grad_bias {
         add_channel_sums(grad_output, grad_bias);
     }
-}
-
-/// How the weight gradient's work is cut into tasks. It depends on the shapes alone, never on
-/// the thread count, so every sum is taken in the same order on 1 thread or 12.
-struct WeightSplit {
-    /// The input channels cut into slices: a task computes the columns of grad_W
-    /// ([C_out, C_in*kH*kW]) of its slice, and unfolds only those channels.
-    slices: Vec<Range<usize>>,
-    /// The runs of images cut into consecutive chunks: a task sums its chunk into its own
-    /// partial gradient, and the partials are added in chunk order at the end.
-    chunks: Vec<Range<usize>>,
-}
-
-/// About this many tasks: enough to keep every core of a small machine busy and balanced.
-const WEIGHT_TASKS: usize = 16;
-/// A slice has at least this many columns of grad_W, so that a task's GEMM stays efficient.
-const SLICE_MIN_COLUMNS: usize = 256;
-/// The partial gradients of the chunks hold at most this many values in all.
-const PARTIALS_MAX_ELEMENTS: usize = 1 << 22;
-
-impl WeightSplit {
-    fn new(win: &Window, c_out: usize, runs: usize) -> Self {
-        let n_slices = (win.rows() / SLICE_MIN_COLUMNS).clamp(1, WEIGHT_TASKS.min(win.channels));
-        let by_memory = PARTIALS_MAX_ELEMENTS / (c_out * win.rows()).max(1);
-        let n_chunks = (WEIGHT_TASKS / n_slices)
-            .min(by_memory)
-            .clamp(1, runs.max(1));
-        WeightSplit {
-            slices: even_parts(win.channels, n_slices),
-            chunks: even_parts(runs, n_chunks),
-        }
-    }
-}
-
-/// 0..n cut into `parts` consecutive ranges whose lengths differ by at most one.
-fn even_parts(n: usize, parts: usize) -> Vec<Range<usize>> {
-    (0..parts)
-        .map(|p| p * n / parts..(p + 1) * n / parts)
-        .collect()
-}
-
-/// grad_W += sum over the batch of G * cols^T, run by run (see [`WeightSplit`]).
-fn weight_gradient_by_runs<T: Real>(
-    x: &Tensor<T>,
-    grad_output: &Tensor<T>,
-    win: &Window,
-    grad_weight: &mut Tensor<T>,
-) {
-    let (n, c_out) = (x.shape()[0], grad_output.shape()[1]);
-    let (rows, positions, taps, plane) =
-        (win.rows(), win.positions(), win.kh * win.kw, win.h * win.w);
-    let runs = image_groups(n, win);
-    let split = WeightSplit::new(win, c_out, runs.len());
-    // Every task reads G, and in runs ordered by position x batch innermost: both are arranged
-    // once here, each run where its images sit in the batch.
-    let mut g_staged = scratch::buffer::<T>(grad_output.len());
-    let mut x_staged = scratch::buffer::<T>(x.len());
-    let (g_out, x_out) = (
-        SharedMut(g_staged.as_mut_ptr()),
-        SharedMut(x_staged.as_mut_ptr()),
-    );
-    for_each_task(runs.len(), |r| {
-        let images = &runs[r];
-        let columns = Columns::for_run(win, images.len());
-        // SAFETY: runs are disjoint ranges of images; this task alone writes their part.
-        let (g_run, x_run) = unsafe {
-            (
-                images_mut(g_out, c_out * positions, images),
-                images_mut(x_out, win.channels * plane, images),
-            )
-        };
-        let g_src = images_of(grad_output.as_slice(), c_out * positions, images);
-        if images.len() > 1 {
-            batch_as_matrix(g_src, c_out, positions, columns, g_run);
-        }
-        if columns == Columns::ByPosition {
-            let x_src = images_of(x.as_slice(), win.channels * plane, images);
-            batch_as_matrix(x_src, win.channels, plane, columns, x_run);
-        }
-    });
-    // partials: one [C_out, C_in*kH*kW] gradient per chunk, stored slice after slice (the
-    // columns of a slice as one contiguous [C_out, slice columns] block).
-    let mut partials = scratch::buffer::<T>(split.chunks.len() * c_out * rows);
-    let block_of = |chunk: usize, slice: &Range<usize>| {
-        let first = chunk * c_out * rows;
-        first + slice.start * taps * c_out..first + slice.end * taps * c_out
-    };
-    let partials_out = SharedMut(partials.as_mut_ptr());
-    let n_slices = split.slices.len();
-    let (g_staged, x_staged) = (&g_staged, &x_staged);
-    for_each_task(split.chunks.len() * n_slices, |t| {
-        let (chunk, slice) = (t / n_slices, &split.slices[t % n_slices]);
-        let columns_w = slice.len() * taps;
-        let block = block_of(chunk, slice);
-        // SAFETY: task t alone writes its block of `partials`.
-        let part = unsafe {
-            std::slice::from_raw_parts_mut(partials_out.get().add(block.start), block.len())
-        };
-        for (j, images) in runs[split.chunks[chunk].clone()].iter().enumerate() {
-            let (g, width) = (images.len(), images.len() * positions);
-            let columns = Columns::for_run(win, g);
-            // cols: [slice columns, g*H'W'], the rows of im2col for this slice's channels
-            let mut cols = scratch::buffer(columns_w * width);
-            match columns {
-                Columns::ByImage => {
-                    im2col(x.as_slice(), win, images.clone(), slice.clone(), &mut cols)
-                }
-                Columns::ByPosition => {
-                    let x_t = &images_of(x_staged, win.channels * plane, images)
-                        [slice.start * plane * g..slice.end * plane * g];
-                    let part_win = Window {
-                        channels: slice.len(),
-                        ..*win
-                    };
-                    im2col_by_position(x_t, &part_win, g, &mut cols);
-                }
-            }
-            let g_mat = images_of(
-                if g > 1 {
-                    g_staged
-                } else {
-                    grad_output.as_slice()
-                },
-                c_out * positions,
-                images,
-            );
-            // part [C_out, slice columns] (+)= G [C_out, g*H'W'] * cols^T
-            let beta = if j == 0 { T::ZERO } else { T::ONE };
-            gemm(
-                T::ONE,
-                MatRef::new(g_mat, c_out, width),
-                MatRef::new(&cols, columns_w, width).t(),
-                beta,
-                MatMut::new(part, c_out, columns_w),
-            );
-        }
-    });
-    // grad_W[co, r] += (partial_0 + partial_1 + ...)[co, r], in chunk order, row by row.
-    let grad_w = SharedMut(grad_weight.as_mut_slice().as_mut_ptr());
-    let partials = &partials;
-    for_each_task(c_out, |co| {
-        // SAFETY: task co alone writes row co of grad_W.
-        let row = unsafe { std::slice::from_raw_parts_mut(grad_w.get().add(co * rows), rows) };
-        let mut sum = scratch::buffer::<T>(rows);
-        for slice in &split.slices {
-            let columns_w = slice.len() * taps;
-            let part_row =
-                |chunk: usize| &partials[block_of(chunk, slice)][co * columns_w..][..columns_w];
-            let sum = &mut sum[..columns_w];
-            sum.copy_from_slice(part_row(0));
-            for chunk in 1..split.chunks.len() {
-                sum.iter_mut()
-                    .zip(part_row(chunk))
-                    .for_each(|(s, &p)| *s += p);
-            }
-            let grad = &mut row[slice.start * taps..slice.end * taps];
-            grad.iter_mut().zip(sum.iter()).for_each(|(g, &s)| *g += s);
-        }
-    });
 }
 
 /// The definition, seven nested loops and nothing else: the truth the fast path is tested

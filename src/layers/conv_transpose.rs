@@ -23,6 +23,11 @@
 //! The weight tensor is the same numbers in both views: PyTorch stores a transposed
 //! convolution's weight as [C_in, C_out, kH, kW], which is exactly the [C_out, C_in, kH, kW]
 //! weight of the convolution it is the transpose of.
+//!
+//! So every speed-up of conv.rs serves both. The generator's projection (a 1 x 1 input, kernel
+//! s0, stride 1, padding 0), read as a convolution, has a window that covers its whole input:
+//! its forward pass is then a single GEMM whose output already is the [N, C_out, s0, s0] result,
+//! with no col2im.
 
 use super::conv::{
     add_channel_sums, conv2d_backward_input, conv2d_backward_weight, conv2d_forward, describe_hw,

@@ -96,7 +96,8 @@ impl Columns {
 
 /// dst [cols, rows] = src^T, where src is [rows, cols] with rows `src_stride` apart: a run of g
 /// images [g, C*H*W] to batch innermost [C*H*W, g] (and back, with rows and cols exchanged).
-/// Done in 8 x 8 tiles held in registers, so that both sides move whole runs of 8 values.
+/// Done in 8 x 8 tiles held in registers, so that both sides move whole runs of 8 values; tasks
+/// take bands of columns of src (rows of dst).
 pub(crate) fn transpose<T: Real>(
     src: &[T],
     rows: usize,
@@ -105,33 +106,43 @@ pub(crate) fn transpose<T: Real>(
     dst: &mut [T],
 ) {
     const TILE: usize = 8;
+    const BAND: usize = 32 * TILE;
     assert!(
         dst.len() >= rows * cols && (rows == 0 || src.len() >= (rows - 1) * src_stride + cols),
         "transpose: buffers too small for [{rows}, {cols}]"
     );
-    let (full_rows, full_cols) = (rows / TILE * TILE, cols / TILE * TILE);
-    for i0 in (0..full_rows).step_by(TILE) {
-        for j0 in (0..full_cols).step_by(TILE) {
-            let tile: [[T; TILE]; TILE] = std::array::from_fn(|a| {
-                src[(i0 + a) * src_stride + j0..][..TILE]
-                    .try_into()
-                    .expect("a tile row")
-            });
-            for b in 0..TILE {
-                let out = &mut dst[(j0 + b) * rows + i0..][..TILE];
-                for (a, o) in out.iter_mut().enumerate() {
-                    *o = tile[a][b];
+    let full_rows = rows / TILE * TILE;
+    let dst_ptr = SharedMut(dst.as_mut_ptr());
+    run_tasks(cols.div_ceil(BAND), rows * cols, |t| {
+        let (j0, j1) = (t * BAND, ((t + 1) * BAND).min(cols));
+        // SAFETY: disjoint writes, task t alone writes rows j0..j1 of dst.
+        let dst = unsafe {
+            std::slice::from_raw_parts_mut(dst_ptr.get().add(j0 * rows), (j1 - j0) * rows)
+        };
+        let full_j1 = j0 + (j1 - j0) / TILE * TILE;
+        for i0 in (0..full_rows).step_by(TILE) {
+            for j in (j0..full_j1).step_by(TILE) {
+                let tile: [[T; TILE]; TILE] = std::array::from_fn(|a| {
+                    src[(i0 + a) * src_stride + j..][..TILE]
+                        .try_into()
+                        .expect("a tile row")
+                });
+                for b in 0..TILE {
+                    let out = &mut dst[(j - j0 + b) * rows + i0..][..TILE];
+                    for (a, o) in out.iter_mut().enumerate() {
+                        *o = tile[a][b];
+                    }
                 }
             }
         }
-    }
-    // The edges: the last rows, and the last columns of the other rows.
-    for i in 0..rows {
-        let first = if i < full_rows { full_cols } else { 0 };
-        for j in first..cols {
-            dst[j * rows + i] = src[i * src_stride + j];
+        // The edges: the last rows, and the last columns of the other rows.
+        for i in 0..rows {
+            let first = if i < full_rows { full_j1 } else { j0 };
+            for j in first..j1 {
+                dst[(j - j0) * rows + i] = src[i * src_stride + j];
+            }
         }
-    }
+    });
 }
 
 /// Below this many elements moved, a pass stays on the calling thread: waking the pool would
@@ -424,9 +435,9 @@ pub(crate) fn im2col_by_position<T: Real>(x_t: &[T], win: &Window, g: usize, col
     });
 }
 
-/// The adjoint of [`im2col_by_position`]: adds every entry of `cols`
-/// ([C * kH * kW, H' * W' * g]) onto the pixel of `x_t` ([C, H, W, g]) it was read from.
-/// Every pixel sums its terms in the order of the kernel taps (a, b).
+/// The adjoint of [`im2col_by_position`]: `x_t` ([C, H, W, g], overwritten) gets, at every
+/// pixel, the sum of the entries of `cols` ([C * kH * kW, H' * W' * g]) read from it, taken in
+/// the order of the kernel taps (a, b).
 pub(crate) fn col2im_by_position<T: Real>(cols: &[T], win: &Window, g: usize, x_t: &mut [T]) {
     let (plane, taps) = (win.h * win.w * g, win.kh * win.kw);
     let width = win.positions() * g;
@@ -439,6 +450,7 @@ pub(crate) fn col2im_by_position<T: Real>(cols: &[T], win: &Window, g: usize, x_
     run_tasks(win.channels, cols.len(), |c| {
         // SAFETY: disjoint writes, task c alone writes channel c of x_t.
         let dst = unsafe { std::slice::from_raw_parts_mut(x_ptr.get().add(c * plane), plane) };
+        dst.fill(T::ZERO);
         let rows = &cols[c * taps * width..][..taps * width];
         for (t, row) in rows.chunks_exact(width).enumerate() {
             let (a, b) = (t / win.kw, t % win.kw);
@@ -519,36 +531,31 @@ pub(crate) fn matrix_to_batch<T: Real>(
     }
 }
 
-/// The im2col matrix of channels `channels` of the images `images` of the batch `x`, in the
-/// column order `columns`, into `cols`: [channels.len() * kH * kW, g * H'W'].
+/// The im2col matrix of the images `images` of the batch `x`, in the column order `columns`,
+/// into `cols`: [C * kH * kW, g * H'W'].
 pub(crate) fn unfold_run<T: Real>(
     x: &[T],
     win: &Window,
     images: Range<usize>,
-    channels: Range<usize>,
     columns: Columns,
     cols: &mut [T],
 ) {
     match columns {
-        Columns::ByImage => im2col(x, win, images, channels, cols),
+        Columns::ByImage => im2col(x, win, images, 0..win.channels, cols),
         Columns::ByPosition => {
-            // The channels of the run, batch innermost: [channels, H, W, g].
-            let (g, plane, image_len) = (images.len(), win.h * win.w, win.channels * win.h * win.w);
-            let mut x_t = scratch::buffer(g * channels.len() * plane);
-            let first = images.start * image_len + channels.start * plane;
-            transpose(&x[first..], g, channels.len() * plane, image_len, &mut x_t);
-            let part = Window {
-                channels: channels.len(),
-                ..*win
-            };
-            im2col_by_position(&x_t, &part, g, cols);
+            // The run, batch innermost: [C, H, W, g].
+            let image_len = win.channels * win.h * win.w;
+            let run = &x[images.start * image_len..images.end * image_len];
+            let mut x_t = scratch::buffer(run.len());
+            transpose(run, images.len(), image_len, image_len, &mut x_t);
+            im2col_by_position(&x_t, win, images.len(), cols);
         }
     }
 }
 
-/// The adjoint of [`unfold_run`] over all channels: the im2col matrix `cols` of a run of g
-/// images, in the column order `columns`, folded back onto the run's images (`run`: their part
-/// of the batch, [g, C, H, W], which must hold zeros).
+/// The adjoint of [`unfold_run`]: the im2col matrix `cols` of a run of g images, in the column
+/// order `columns`, folded back onto the run's images (`run`: their part of the batch,
+/// [g, C, H, W], which must hold zeros).
 pub(crate) fn fold_run<T: Real>(cols: &[T], win: &Window, columns: Columns, run: &mut [T]) {
     let plane = win.h * win.w;
     let g = run.len() / (win.channels * plane);
@@ -556,7 +563,6 @@ pub(crate) fn fold_run<T: Real>(cols: &[T], win: &Window, columns: Columns, run:
         Columns::ByImage => col2im(cols, win, 0..g, run),
         Columns::ByPosition => {
             let mut x_t = scratch::buffer(run.len());
-            x_t.fill(T::ZERO);
             col2im_by_position(cols, win, g, &mut x_t);
             matrix_to_batch(&x_t, None, win.channels, plane, columns, run);
         }
@@ -640,6 +646,67 @@ mod tests {
                 (lhs - rhs).abs() < 1e-12 * lhs.abs().max(1.0),
                 "{lhs} vs {rhs}"
             );
+        }
+    }
+
+    #[test]
+    fn columns_by_position_hold_the_same_values_in_another_order() {
+        for (h, w, k, s, p) in [(5, 7, 3, 1, 1), (6, 6, 4, 2, 1), (8, 8, 4, 2, 1)] {
+            let (win, n) = (window(h, w, k, s, p), 3);
+            let (positions, image_len) = (win.positions(), 2 * h * w);
+            let x: Vec<f64> = (0..n * image_len)
+                .map(|i| (i as f64 * 0.37).sin())
+                .collect();
+            let mut by_image = vec![0.0; win.rows() * n * positions];
+            im2col(&x, &win, 0..n, 0..win.channels, &mut by_image);
+            let mut x_t = vec![0.0; x.len()];
+            transpose(&x, n, image_len, image_len, &mut x_t);
+            let mut by_position = vec![f64::NAN; by_image.len()];
+            im2col_by_position(&x_t, &win, n, &mut by_position);
+            let width = n * positions;
+            for r in 0..win.rows() {
+                for i in 0..n {
+                    for q in 0..positions {
+                        assert_eq!(
+                            by_position[r * width + q * n + i],
+                            by_image[r * width + i * positions + q]
+                        );
+                    }
+                }
+            }
+            // The adjoints agree too: fold both back and compare image by image.
+            let mut back = vec![0.0; x.len()];
+            col2im(&by_image, &win, 0..n, &mut back);
+            let mut back_t = vec![f64::NAN; x.len()];
+            col2im_by_position(&by_position, &win, n, &mut back_t);
+            let mut back_from_t = vec![0.0; x.len()];
+            transpose(&back_t, image_len, n, n, &mut back_from_t);
+            assert_eq!(back, back_from_t, "{win:?}");
+        }
+    }
+
+    #[test]
+    fn transpose_moves_every_value_once() {
+        // Sizes around the 8 x 8 tiles and the bands of columns, rows read with a stride.
+        for (rows, cols, stride) in [
+            (5, 3, 3),
+            (8, 8, 8),
+            (9, 17, 20),
+            (16, 300, 301),
+            (64, 1, 1),
+        ] {
+            let src: Vec<f64> = (0..rows * stride).map(|i| i as f64).collect();
+            let mut dst = vec![f64::NAN; rows * cols];
+            transpose(&src, rows, cols, stride, &mut dst);
+            for i in 0..rows {
+                for j in 0..cols {
+                    assert_eq!(
+                        dst[j * rows + i],
+                        src[i * stride + j],
+                        "[{rows}, {cols}] at ({i}, {j})"
+                    );
+                }
+            }
         }
     }
 
