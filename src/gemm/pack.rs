@@ -174,7 +174,21 @@ fn pack_full_panel<T: Real, const W: usize>(data: &[T], src: &Lanes, depth: usiz
 /// Any panel, with the last lanes padded with zeros.
 fn pack_partial_panel<T: Real>(data: &[T], src: &Lanes, width: usize, depth: usize, out: &mut [T]) {
     let live = src.live;
-    for (p, step) in out[..depth * width].chunks_exact_mut(width).enumerate() {
+    let out = &mut out[..depth * width];
+    if src.depth_stride == 1 && src.lane_stride != 1 {
+        // Lanes contiguous along k: lane by lane, each read from start to end.
+        for step in out.chunks_exact_mut(width) {
+            step[live..].fill(T::ZERO);
+        }
+        for i in 0..live {
+            let lane = &data[src.start + i * src.lane_stride..][..depth];
+            for (step, &v) in out.chunks_exact_mut(width).zip(lane) {
+                step[i] = v;
+            }
+        }
+        return;
+    }
+    for (p, step) in out.chunks_exact_mut(width).enumerate() {
         let s = src.start + p * src.depth_stride;
         if src.lane_stride == 1 {
             step[..live].copy_from_slice(&data[s..s + live]);

@@ -239,8 +239,9 @@ pub(super) fn weight_gradient_by_runs<T: Real>(
         (win.rows(), win.positions(), win.kh * win.kw, win.h * win.w);
     let runs = image_groups(n, win);
     let split = WeightSplit::new(win, c_out, runs.len());
-    // Every task reads G, and in runs ordered by position x batch innermost: both are arranged
-    // once here, each run where its images sit in the batch.
+    // Runs ordered by position are read by every task as G [C_out, H'W' * g] and x batch
+    // innermost: both are arranged once here, each run where its images sit in the batch. (Runs
+    // ordered by image need neither: their images are multiplied one at a time below.)
     let mut g_staged = scratch::buffer::<T>(grad_output.len());
     let mut x_staged = scratch::buffer::<T>(x.len());
     let (g_out, x_out) = (
@@ -250,18 +251,16 @@ pub(super) fn weight_gradient_by_runs<T: Real>(
     for_each_task(runs.len(), |r| {
         let images = &runs[r];
         let columns = Columns::for_run(win, images.len());
-        // SAFETY: runs are disjoint ranges of images; this task alone writes their part.
-        let (g_run, x_run) = unsafe {
-            (
-                images_mut(g_out, c_out * positions, images),
-                images_mut(x_out, win.channels * plane, images),
-            )
-        };
-        let g_src = images_of(grad_output.as_slice(), c_out * positions, images);
-        if images.len() > 1 {
-            batch_as_matrix(g_src, c_out, positions, columns, g_run);
-        }
         if columns == Columns::ByPosition {
+            // SAFETY: runs are disjoint ranges of images; this task alone writes their part.
+            let (g_run, x_run) = unsafe {
+                (
+                    images_mut(g_out, c_out * positions, images),
+                    images_mut(x_out, win.channels * plane, images),
+                )
+            };
+            let g_src = images_of(grad_output.as_slice(), c_out * positions, images);
+            batch_as_matrix(g_src, c_out, positions, columns, g_run);
             let x_src = images_of(x.as_slice(), win.channels * plane, images);
             batch_as_matrix(x_src, win.channels, plane, columns, x_run);
         }
@@ -284,34 +283,31 @@ pub(super) fn weight_gradient_by_runs<T: Real>(
         let part = unsafe {
             std::slice::from_raw_parts_mut(partials_out.get().add(block.start), block.len())
         };
-        for (j, images) in runs[split.chunks[chunk].clone()].iter().enumerate() {
+        // The GEMMs of this chunk, in order: a run ordered by position is one GEMM, a run
+        // ordered by image one GEMM per image (whose G is read straight from the batch).
+        let products = runs[split.chunks[chunk].clone()].iter().flat_map(|images| {
+            match Columns::for_run(win, images.len()) {
+                Columns::ByImage => images.clone().map(|n| n..n + 1).collect(),
+                Columns::ByPosition => vec![images.clone()],
+            }
+        });
+        for (j, images) in products.enumerate() {
             let (g, width) = (images.len(), images.len() * positions);
-            let columns = Columns::for_run(win, g);
             // cols: [slice columns, g*H'W'], the rows of im2col for this slice's channels
             let mut cols = scratch::buffer(columns_w * width);
-            match columns {
-                Columns::ByImage => {
-                    im2col(x.as_slice(), win, images.clone(), slice.clone(), &mut cols)
-                }
-                Columns::ByPosition => {
-                    let x_t = &images_of(x_staged, win.channels * plane, images)
-                        [slice.start * plane * g..slice.end * plane * g];
-                    let part_win = Window {
-                        channels: slice.len(),
-                        ..*win
-                    };
-                    im2col_by_position(x_t, &part_win, g, &mut cols);
-                }
-            }
-            let g_mat = images_of(
-                if g > 1 {
-                    g_staged
-                } else {
-                    grad_output.as_slice()
-                },
-                c_out * positions,
-                images,
-            );
+            let g_mat = if g == 1 {
+                im2col(x.as_slice(), win, images.clone(), slice.clone(), &mut cols);
+                images_of(grad_output.as_slice(), c_out * positions, &images)
+            } else {
+                let x_t = &images_of(x_staged, win.channels * plane, &images)
+                    [slice.start * plane * g..slice.end * plane * g];
+                let part_win = Window {
+                    channels: slice.len(),
+                    ..*win
+                };
+                im2col_by_position(x_t, &part_win, g, &mut cols);
+                images_of(g_staged, c_out * positions, &images)
+            };
             // part [C_out, slice columns] (+)= G [C_out, g*H'W'] * cols^T
             let beta = if j == 0 { T::ZERO } else { T::ONE };
             gemm(
