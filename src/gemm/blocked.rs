@@ -17,6 +17,10 @@
 //! Why it is deterministic: a task is a rectangle of C; every element of C sums its k terms in
 //! the same order (KC-block by KC-block, in increasing p) whoever computes it. Threads change
 //! only who computes which rectangle, never a sum.
+//!
+//! Thin products skip the blocking: when C is a single row or column ([`matrix_vector`], e.g. a
+//! discriminator's one logit per image) or k = 1 ([`outer_product`]), a tile would be mostly
+//! padding. They too give every value of C to one task, summed in a fixed order.
 
 use super::kernel::{best_kernel, Kernel};
 use super::pack::{pack_a, pack_b};
@@ -36,6 +40,10 @@ const NC: usize = 4096;
 const _: () = assert!(MC.is_multiple_of(24));
 /// Below this many multiply-adds, threads cost more than they save.
 const PARALLEL_MIN_WORK: usize = 96 * 96 * 96;
+/// Packing is cut into a few tasks per thread, not one: on a busy machine a thread can be
+/// paused mid-task, and with small tasks the others take over the rest of the work instead of
+/// waiting.
+const PACK_TASKS_PER_THREAD: usize = 4;
 
 /// C <- alpha * A * B + beta * C with the fastest kernel this CPU supports.
 ///
@@ -97,7 +105,7 @@ pub fn gemm_with_kernel<T: Real>(
 
             // Pack B[pc.., jc..] and all of A[.., pc..], panel ranges split over tasks.
             let b_out = SharedMut(packed_b.as_mut_ptr());
-            let b_chunks = split(b_panels, n_tasks_for(threads()));
+            let b_chunks = split(b_panels, n_tasks_for(PACK_TASKS_PER_THREAD * threads()));
             for_each_task(b_chunks.len(), |t| {
                 let (p0, p1) = b_chunks[t];
                 // SAFETY: tasks own disjoint ranges of whole panels [p0, p1).
@@ -112,7 +120,7 @@ pub fn gemm_with_kernel<T: Real>(
             });
             let a_panels = m.div_ceil(mr);
             let a_out = SharedMut(packed_a.as_mut_ptr());
-            let a_chunks = split(a_panels, n_tasks_for(threads()));
+            let a_chunks = split(a_panels, n_tasks_for(PACK_TASKS_PER_THREAD * threads()));
             for_each_task(a_chunks.len(), |t| {
                 let (p0, p1) = a_chunks[t];
                 // SAFETY: tasks own disjoint ranges of whole panels [p0, p1).
