@@ -20,7 +20,7 @@
 //! | [`exercises`] | every chapter | the exercises (blanks under `--features exercises`) |
 //! | [`data`] | 10 Class-conditional GANs (the ring: 9) | the built-in data sets (digits, shapes, the 2-D ring); minibatches |
 //! | [`io`] | 1, 4, 11 | atomic writes, PNG images, SVG plots, JSON, safetensors |
-//! | [`mod@bench`], [`cli`] | 2, 13 | `gan bench`; the command line |
+//! | [`mod@bench`], [`profile`], [`cli`] | 2, 13 | `gan bench` and its per-layer stopwatch; the command line |
 
 // Doc comments write shapes as [N, C, H, W], as the chapters do; rustdoc would read each
 // bracketed letter as a link.
@@ -41,6 +41,7 @@ pub mod layers;
 pub mod models;
 pub mod optim;
 pub mod parallel;
+pub mod profile;
 pub mod rng;
 pub mod scalar;
 mod scratch;

@@ -5,6 +5,7 @@
 //! peak f32 FMA throughput measured by [`measure_peak`] on the same machine, with 1 thread and
 //! with all threads.
 
+pub mod iteration;
 pub mod layers;
 
 use crate::gemm::kernel::{best_kernel, peak};
@@ -45,7 +46,8 @@ pub fn median_seconds(timing: &Timing, mut run: impl FnMut()) -> f64 {
     median(&mut times)
 }
 
-fn median(xs: &mut [f64]) -> f64 {
+/// The median of `xs` (sorted in place).
+pub fn median(xs: &mut [f64]) -> f64 {
     xs.sort_by(f64::total_cmp);
     let n = xs.len();
     if n % 2 == 1 {
@@ -158,6 +160,9 @@ pub struct Report {
     pub kernel: &'static str,
     pub gemm: Vec<GemmRow>,
     pub layers: Vec<layers::LayerRow>,
+    pub iterations: Vec<iteration::IterationRow>,
+    /// Peak resident memory of the bench process after the iterations (all of W64's included).
+    pub peak_resident_bytes: Option<u64>,
 }
 
 impl Report {
@@ -199,6 +204,42 @@ impl Report {
                 );
             }
         }
+        self.print_iterations();
+    }
+
+    fn print_iterations(&self) {
+        if self.iterations.is_empty() {
+            return;
+        }
+        println!("\nTraining iterations (Algorithm 1, k = 1, batch 64, Adam; FLOPs of every pass the iteration runs)\n");
+        println!(
+            "{:<5} {:>8} {:>11} {:>9} {:>8} {:>9} {:>8} {:>9}",
+            "net", "threads", "median ms", "images/s", "GFLOP", "GFLOP/s", "of peak", "speed-up"
+        );
+        for r in &self.iterations {
+            let one = self
+                .iterations
+                .iter()
+                .find(|o| o.workload == r.workload && o.threads == 1)
+                .map_or(r.milliseconds, |o| o.milliseconds);
+            println!(
+                "{:<5} {:>8} {:>11.1} {:>9.1} {:>8.2} {:>9.1} {:>7.1}% {:>8.2}x",
+                r.workload.name,
+                r.threads,
+                r.milliseconds,
+                r.images_per_second,
+                r.gflop,
+                r.gflops,
+                100.0 * r.fraction_of_peak,
+                one / r.milliseconds
+            );
+        }
+        if let Some(bytes) = self.peak_resident_bytes {
+            println!(
+                "\npeak resident memory of this process (VmHWM): {:.0} MiB",
+                bytes as f64 / (1024.0 * 1024.0)
+            );
+        }
     }
 
     /// The same table as JSON.
@@ -223,14 +264,29 @@ impl Report {
                 )
             })
             .collect();
+        let iteration_rows: Vec<String> = self
+            .iterations
+            .iter()
+            .map(|r| {
+                format!(
+                    "    {{\"workload\": \"{}\", \"threads\": {}, \"median_ms\": {:.3}, \"images_per_second\": {:.2}, \"gflop\": {:.4}, \"gflops\": {:.2}, \"fraction_of_peak\": {:.4}}}",
+                    r.workload.name, r.threads, r.milliseconds, r.images_per_second, r.gflop, r.gflops, r.fraction_of_peak
+                )
+            })
+            .collect();
+        let memory = self
+            .peak_resident_bytes
+            .map_or("null".to_string(), |b| b.to_string());
         format!(
-            "{{\n  \"peak_gflops\": {{\"one_thread\": {:.2}, \"all_threads\": {:.2}, \"threads\": {}}},\n  \"gemm_kernel\": \"{}\",\n  \"gemm\": [\n{}\n  ],\n  \"layers\": [\n{}\n  ]\n}}\n",
+            "{{\n  \"peak_gflops\": {{\"one_thread\": {:.2}, \"all_threads\": {:.2}, \"threads\": {}}},\n  \"gemm_kernel\": \"{}\",\n  \"gemm\": [\n{}\n  ],\n  \"layers\": [\n{}\n  ],\n  \"iterations\": [\n{}\n  ],\n  \"peak_resident_bytes\": {}\n}}\n",
             self.peak.one_thread,
             self.peak.all_threads,
             self.peak.threads,
             self.kernel,
             rows.join(",\n"),
-            layer_rows.join(",\n")
+            layer_rows.join(",\n"),
+            iteration_rows.join(",\n"),
+            memory
         )
     }
 }
@@ -238,17 +294,37 @@ impl Report {
 /// The batch of the layer table, as in DCGAN.
 pub const LAYER_BATCH: usize = 64;
 
-/// Runs the bench: the peak, the GEMM table at `sizes`, and the layer table if `with_layers`.
-pub fn run(sizes: &[usize], with_layers: bool, timing: &Timing) -> Report {
+/// What `gan bench` measures besides the peak.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Square GEMM sizes.
+    pub sizes: Vec<usize>,
+    /// The DCGAN layer table.
+    pub layers: bool,
+    /// Whole training iterations of these workloads.
+    pub iterations: Vec<iteration::Workload>,
+}
+
+/// Runs the bench: the peak, then what `plan` asks for.
+pub fn run(plan: &Plan, timing: &Timing) -> Report {
     let peak = measure_peak(timing);
+    let gemm = gemm_table(&plan.sizes, &peak, timing);
+    let layers = if plan.layers {
+        layers::layer_table(LAYER_BATCH, &peak, timing)
+    } else {
+        Vec::new()
+    };
+    let iterations = plan
+        .iterations
+        .iter()
+        .flat_map(|&w| iteration::iteration_rows(w, &peak, timing))
+        .collect();
     Report {
         peak,
         kernel: best_kernel::<f32>().name,
-        gemm: gemm_table(sizes, &peak, timing),
-        layers: if with_layers {
-            layers::layer_table(LAYER_BATCH, &peak, timing)
-        } else {
-            Vec::new()
-        },
+        gemm,
+        layers,
+        iterations,
+        peak_resident_bytes: iteration::peak_resident_bytes(),
     }
 }

@@ -93,3 +93,9 @@ pub mod ch11_files;
 #[cfg(not(feature = "exercises"))]
 #[path = "solutions/ch11_files.rs"]
 pub mod ch11_files;
+
+#[cfg(feature = "exercises")]
+pub mod ch13_scaling;
+#[cfg(not(feature = "exercises"))]
+#[path = "solutions/ch13_scaling.rs"]
+pub mod ch13_scaling;

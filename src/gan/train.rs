@@ -286,10 +286,11 @@ impl<T: Real> Trainer<T> {
         let fake = self.g.forward(&z, fake_labels.as_deref());
 
         self.d.net.zero_grad();
+        // Both minibatches are data to D: only its parameter gradients are needed.
         let real_logits = self.d.forward(&real, real_labels.as_deref());
-        self.d.backward(&grad_d_loss_real(&real_logits));
+        self.d.backward_params(&grad_d_loss_real(&real_logits));
         let fake_logits = self.d.forward(&fake, fake_labels.as_deref());
-        self.d.backward(&grad_d_loss_fake(&fake_logits));
+        self.d.backward_params(&grad_d_loss_fake(&fake_logits));
         let mut params: Vec<ParamRef<T>> = self
             .d
             .net
@@ -315,12 +316,18 @@ impl<T: Real> Trainer<T> {
         let fake = self.g.forward(&z, labels.as_deref());
         let logits = self.d.forward(&fake, labels.as_deref());
         stats.g_loss = g_loss(self.config.loss, &logits).to_f64();
-        // D's backward gives dL/d(image); the gradients it adds to D's own parameters are never
-        // used (D's optimiser does not step, and D zeroes them before its next step).
-        let grad_fake = self.d.backward(&grad_g_loss(self.config.loss, &logits));
+        // D is fixed here: its backward gives dL/d(image) and leaves its own gradients alone.
+        let grad_fake = self
+            .d
+            .backward_frozen(&grad_g_loss(self.config.loss, &logits));
         self.g.net.zero_grad();
         self.prior.zero_grad();
-        let grad_z = self.g.backward(&grad_fake);
+        let grad_z = if self.prior.learnable {
+            Some(self.g.backward(&grad_fake))
+        } else {
+            self.g.backward_params(&grad_fake);
+            None
+        };
         let mut params: Vec<ParamRef<T>> = self
             .g
             .net
@@ -328,7 +335,7 @@ impl<T: Real> Trainer<T> {
             .into_iter()
             .map(ParamRef::from)
             .collect();
-        if self.prior.learnable {
+        if let Some(grad_z) = grad_z {
             self.prior.backward(&grad_z, &eps);
             let prior = &mut self.prior;
             params.push(ParamRef {

@@ -336,6 +336,8 @@ pub fn conv2d_reference<T: Real>(
     y
 }
 
+const NEEDS_FORWARD: &str = "a backward pass needs a training-mode forward pass first";
+
 /// A 2-D convolution layer with PyTorch's parameters and layouts: `torch.nn.Conv2d` with
 /// dilation 1 and groups 1.
 pub struct Conv2d<T> {
@@ -414,6 +416,15 @@ impl<T: Real> Conv2d<T> {
         })
     }
 
+    /// (H, W) of the input of the last training-mode forward pass.
+    fn input_hw(&self, pass: &str) -> (usize, usize) {
+        let x = self
+            .input
+            .as_ref()
+            .unwrap_or_else(|| panic!("Conv2d {pass}: {NEEDS_FORWARD}"));
+        (x.shape()[2], x.shape()[3])
+    }
+
     /// (H', W') for an input of (H, W).
     pub fn output_hw(&self, input_hw: (usize, usize)) -> (usize, usize) {
         (
@@ -458,10 +469,26 @@ impl<T: Real> Layer<T> for Conv2d<T> {
     }
 
     fn backward(&mut self, grad_output: &Tensor<T>) -> Tensor<T> {
+        self.backward_params_only(grad_output);
+        self.backward_input_only(grad_output)
+    }
+
+    fn backward_input_only(&mut self, grad_output: &Tensor<T>) -> Tensor<T> {
+        let input_hw = self.input_hw("backward");
+        conv2d_backward_input(
+            grad_output,
+            &self.weight,
+            input_hw,
+            self.stride,
+            self.padding,
+        )
+    }
+
+    fn backward_params_only(&mut self, grad_output: &Tensor<T>) {
         let x = self
             .input
             .as_ref()
-            .expect("Conv2d::backward needs a training-mode forward pass first");
+            .unwrap_or_else(|| panic!("Conv2d: {NEEDS_FORWARD}"));
         conv2d_backward_weight(
             x,
             grad_output,
@@ -470,14 +497,12 @@ impl<T: Real> Layer<T> for Conv2d<T> {
             &mut self.grad_weight,
             self.grad_bias.as_mut(),
         );
-        let input_hw = (x.shape()[2], x.shape()[3]);
-        conv2d_backward_input(
-            grad_output,
-            &self.weight,
-            input_hw,
-            self.stride,
-            self.padding,
-        )
+    }
+
+    fn multiply_adds(&self, input_shape: &[usize]) -> u64 {
+        let (h, w) = self.output_hw((input_shape[2], input_shape[3]));
+        let per_output = self.in_channels * self.kernel.0 * self.kernel.1;
+        (input_shape[0] * self.out_channels * h * w * per_output) as u64
     }
 
     fn params(&mut self) -> Vec<Param<'_, T>> {

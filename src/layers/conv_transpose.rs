@@ -348,6 +348,8 @@ impl<T: Real> ConvTranspose2d<T> {
     }
 }
 
+const NEEDS_FORWARD: &str = "a backward pass needs a training-mode forward pass first";
+
 impl<T: Real> Layer<T> for ConvTranspose2d<T> {
     fn describe(&self) -> String {
         let op = if self.output_padding == (0, 0) {
@@ -380,10 +382,20 @@ impl<T: Real> Layer<T> for ConvTranspose2d<T> {
     }
 
     fn backward(&mut self, grad_output: &Tensor<T>) -> Tensor<T> {
+        self.backward_params_only(grad_output);
+        self.backward_input_only(grad_output)
+    }
+
+    fn backward_input_only(&mut self, grad_output: &Tensor<T>) -> Tensor<T> {
+        assert!(self.input.is_some(), "ConvTranspose2d: {NEEDS_FORWARD}");
+        conv_transpose2d_backward_input(grad_output, &self.weight, self.stride, self.padding)
+    }
+
+    fn backward_params_only(&mut self, grad_output: &Tensor<T>) {
         let x = self
             .input
             .as_ref()
-            .expect("ConvTranspose2d::backward needs a training-mode forward pass first");
+            .unwrap_or_else(|| panic!("ConvTranspose2d: {NEEDS_FORWARD}"));
         conv_transpose2d_backward_weight(
             x,
             grad_output,
@@ -392,7 +404,12 @@ impl<T: Real> Layer<T> for ConvTranspose2d<T> {
             &mut self.grad_weight,
             self.grad_bias.as_mut(),
         );
-        conv_transpose2d_backward_input(grad_output, &self.weight, self.stride, self.padding)
+    }
+
+    /// The multiply-adds of the convolution this layer is the adjoint of (the same product).
+    fn multiply_adds(&self, input_shape: &[usize]) -> u64 {
+        let per_input = self.out_channels * self.kernel.0 * self.kernel.1;
+        (input_shape[0] * self.in_channels * input_shape[2] * input_shape[3] * per_input) as u64
     }
 
     fn params(&mut self) -> Vec<Param<'_, T>> {

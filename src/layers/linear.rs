@@ -116,6 +116,11 @@ impl<T: Real> Layer<T> for Linear<T> {
 
     // grad_output: [N, out] -> grad_input: the input's shape
     fn backward(&mut self, grad_output: &Tensor<T>) -> Tensor<T> {
+        self.backward_params_only(grad_output);
+        self.backward_input_only(grad_output)
+    }
+
+    fn backward_params_only(&mut self, grad_output: &Tensor<T>) {
         let x = self
             .input
             .as_ref()
@@ -141,6 +146,15 @@ impl<T: Real> Layer<T> for Linear<T> {
                 *gb += g;
             }
         }
+    }
+
+    fn backward_input_only(&mut self, grad_output: &Tensor<T>) -> Tensor<T> {
+        let n = self
+            .input
+            .as_ref()
+            .expect("Linear::backward needs a training-mode forward first")
+            .rows();
+        grad_output.assert_shape("Linear::backward grad_output", &[n, self.out_features]);
         // grad_input = grad_output W   ([N, out] x [out, in])
         let mut grad_input = Tensor::zeros(&[n, self.in_features]);
         gemm(
@@ -153,6 +167,10 @@ impl<T: Real> Layer<T> for Linear<T> {
         grad_input
             .reshape(&self.input_shape)
             .expect("same element count")
+    }
+
+    fn multiply_adds(&self, input_shape: &[usize]) -> u64 {
+        (input_shape[0] * self.in_features * self.out_features) as u64
     }
 
     fn params(&mut self) -> Vec<Param<'_, T>> {

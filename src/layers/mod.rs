@@ -28,6 +28,25 @@ pub trait Layer<T: Real>: Send {
     /// Must follow a training-mode `forward` on the same input.
     fn backward(&mut self, grad_output: &Tensor<T>) -> Tensor<T>;
 
+    /// The backward pass when the parameters are frozen (D during G's step): only dL/dx.
+    /// Parameter gradients may be left untouched, since nobody reads them. By default, the
+    /// full pass.
+    fn backward_input_only(&mut self, grad_output: &Tensor<T>) -> Tensor<T> {
+        self.backward(grad_output)
+    }
+
+    /// The backward pass when nobody needs dL/dx (a first layer fed by data or noise): only the
+    /// parameter gradients. By default, the full pass with its input gradient thrown away.
+    fn backward_params_only(&mut self, grad_output: &Tensor<T>) {
+        self.backward(grad_output);
+    }
+
+    /// Multiply-adds of one forward pass on an input of `input_shape` (for the bench's FLOP
+    /// counts: 0 for layers that are not products, such as activations and BatchNorm).
+    fn multiply_adds(&self, _input_shape: &[usize]) -> u64 {
+        0
+    }
+
     /// The learnable parameters with their gradients (none by default).
     fn params(&mut self) -> Vec<Param<'_, T>> {
         Vec::new()

@@ -106,6 +106,19 @@ impl<T: Real> Discriminator<T> {
         label_planes_split_grad(&grad_input, self.config.channels)
     }
 
+    /// dL/d(logits) -> dL/d(images) through a frozen D (G's step): D's own parameter gradients
+    /// are not computed, since its optimiser does not step.
+    pub fn backward_frozen(&mut self, grad_logits: &Tensor<T>) -> Tensor<T> {
+        let grad_input = self.net.backward_input_only(grad_logits);
+        label_planes_split_grad(&grad_input, self.config.channels)
+    }
+
+    /// D's parameter gradients only (D's step): the images are data, so the first layer skips
+    /// its input gradient.
+    pub fn backward_params(&mut self, grad_logits: &Tensor<T>) {
+        self.net.backward_params_only(grad_logits);
+    }
+
     /// The side of the square window of the image that one output logit sees (its receptive
     /// field): walking back from one output pixel, a layer with kernel k and stride s widens the
     /// window from r to (r - 1) s + k (the padding shifts it, never widens it).

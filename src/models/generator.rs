@@ -113,4 +113,10 @@ impl<T: Real> Generator<T> {
         let g = grad_input.as_slice();
         Tensor::from_fn(&[n, nz], |k| g[(k / nz) * width + k % nz])
     }
+
+    /// G's parameter gradients only: when the noise is not learned, nothing needs dL/dz, so
+    /// the first layer skips its input gradient.
+    pub fn backward_params(&mut self, grad_images: &Tensor<T>) {
+        self.net.backward_params_only(grad_images);
+    }
 }
