@@ -2,15 +2,18 @@
 //! bench. Proves that the partial backward passes (input gradient only for a frozen network,
 //! parameter gradients only for a first layer fed by data) give bit for bit what the full pass
 //! gives; that the profiler sees every pass and its FLOP count matches the formulas; that an
-//! iteration is bitwise the same on any thread count; and that peak memory is read.
+//! iteration, BatchNorm and the element-wise kernels are bitwise the same on any thread count
+//! (the element-wise kernels also against their plain loop); and that peak memory is read.
 //! The `exercise_*` tests check exercises 13.1 and 13.2; run them on your own code with
 //! `cargo test --release --features exercises --test ch13_scaling -- exercise_`.
 
 use gan::bench::iteration::{iteration_work, layer_work, peak_resident_bytes, profile, Workload};
 use gan::exercises::ch13_scaling::{conv2d_pass_flops, roofline_fraction};
+use gan::layers::batch_norm::BatchNorm;
 use gan::layers::conv::Conv2d;
 use gan::layers::conv_transpose::ConvTranspose2d;
 use gan::layers::linear::Linear;
+use gan::layers::pointwise;
 use gan::layers::Layer;
 use gan::parallel::with_threads;
 use gan::rng::Rng;
@@ -95,6 +98,71 @@ proptest! {
             Box::new(l)
         };
         check_partial_passes(&make, &x, &mut rng);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// The element-wise kernels against the plain loop, across chunk boundaries (16384 values per
+    /// task), on 1 and 3 threads.
+    #[test]
+    fn pointwise_kernels_match_the_plain_loop(len in prop_oneof![0usize..40, 16380usize..16390, 40000usize..50000], seed in 0u64..1000) {
+        let mut rng = Rng::new(seed);
+        let a: Vec<f32> = (0..len).map(|_| rng.uniform_range(-2.0, 2.0) as f32).collect();
+        let b: Vec<f32> = (0..len).map(|_| rng.uniform_range(-2.0, 2.0) as f32).collect();
+        let f = |v: f32| if v > 0.0 { v } else { 0.2 * v };
+        let expected = pointwise::map_reference(&a, f);
+        let expected_zip: Vec<f32> = a.iter().zip(&b).map(|(&u, &v)| u * v - 1.0).collect();
+        for threads in [1, 3] {
+            with_threads(threads, || {
+                assert_eq!(pointwise::map(&a, f), expected);
+                assert_eq!(pointwise::zip_map(&a, &b, |u, v| u * v - 1.0), expected_zip);
+                assert_eq!(pointwise::copy(&a), a);
+            });
+        }
+    }
+}
+
+#[test]
+fn batch_norm_is_bitwise_the_same_on_any_thread_count() {
+    let mut rng = Rng::new(9);
+    let x = random(&[5, 7, 3, 4], &mut rng);
+    let g = random(&[5, 7, 3, 4], &mut rng);
+    let run = |threads: usize| {
+        with_threads(threads, || {
+            let mut bn = BatchNorm::<f64>::new_2d(7);
+            let y = bn.forward(&x);
+            let gi = bn.backward(&g);
+            bn.set_training(false);
+            let y_eval = bn.forward(&x);
+            (
+                y,
+                gi,
+                bn.grad_weight.clone(),
+                bn.grad_bias.clone(),
+                bn.running_var.clone(),
+                y_eval,
+            )
+        })
+    };
+    let one = run(1);
+    for threads in [2, 3] {
+        let other = run(threads);
+        assert_eq!(
+            one.0.as_slice(),
+            other.0.as_slice(),
+            "forward on {threads} threads"
+        );
+        assert_eq!(
+            one.1.as_slice(),
+            other.1.as_slice(),
+            "backward on {threads} threads"
+        );
+        assert_eq!(one.2.as_slice(), other.2.as_slice());
+        assert_eq!(one.3.as_slice(), other.3.as_slice());
+        assert_eq!(one.4.as_slice(), other.4.as_slice());
+        assert_eq!(one.5.as_slice(), other.5.as_slice());
     }
 }
 

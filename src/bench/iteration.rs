@@ -18,13 +18,13 @@
 //! layer of each network skips the input gradient nobody reads.
 
 use super::{median, median_seconds, thread_counts, Peak, Timing};
+use crate::data::files::resize_square;
 use crate::data::Dataset;
 use crate::gan::train::{TrainConfig, Trainer, TrainingData};
 use crate::layers::sequential::NamedParam;
 use crate::optim::{Adam, Optimizer, ParamRef};
 use crate::parallel::with_threads;
 use crate::profile::{self, Span};
-use crate::rng::Rng;
 use crate::tensor::Tensor;
 
 /// One of the reference configurations.
@@ -78,7 +78,8 @@ impl Workload {
         Workload { width, ..self }
     }
 
-    /// A trainer for this workload, on random images (the data's values do not change the work).
+    /// A trainer for this workload, on built-in images of its shape: digits for one channel,
+    /// shapes (resized) for three, so that the players are in the state of a real run.
     pub fn trainer(&self, seed: u64) -> crate::error::Result<Trainer<f32>> {
         let config = TrainConfig {
             data: format!("bench-{}", self.name),
@@ -91,17 +92,17 @@ impl Workload {
             seed,
             ..TrainConfig::default()
         };
-        let n = 2 * self.batch;
-        let (c, s) = (self.channels, self.image_size);
-        let mut rng = Rng::new(seed ^ 0x5eed);
-        let images = Tensor::from_fn(&[n, c, s, s], |_| rng.uniform_range(-1.0, 1.0) as f32);
-        let data = Dataset {
-            images,
-            labels: vec![0; n],
-            classes: 0,
-            class_names: Vec::new(),
-            name: config.data.clone(),
-        };
+        let n = 4 * self.batch;
+        let source = if self.channels == 1 { "digits" } else { "shapes" };
+        let data = resize_square(&Dataset::builtin(source, n, seed)?, self.image_size)?;
+        if data.image_shape().0 != self.channels {
+            return Err(crate::error::Error::usage(format!(
+                "bench workload {}: {} channels, but the built-in images have {}",
+                self.name,
+                self.channels,
+                data.image_shape().0
+            )));
+        }
         Trainer::new(config, TrainingData::Images(data))
     }
 }

@@ -6,7 +6,7 @@
 //! LeakyReLU keep x to know which side of 0 it was on; Tanh and Sigmoid keep y instead, because
 //! their derivatives are cheapest written in the output: tanh' = 1 - y^2, sigmoid' = y (1 - y).
 
-use super::Layer;
+use super::{pointwise, Layer};
 use crate::scalar::Real;
 use crate::tensor::Tensor;
 
@@ -33,18 +33,37 @@ fn saved<'a, T>(saved: &'a Option<Tensor<T>>, layer: &str) -> &'a Tensor<T> {
 /// Applies `f` element-wise and, in training mode, remembers `x` or `y` for backward.
 fn elementwise<T: Real>(
     x: &Tensor<T>,
-    f: impl Fn(T) -> T,
+    f: impl Fn(T) -> T + Sync,
     training: bool,
     keep_output: bool,
     saved: &mut Option<Tensor<T>>,
 ) -> Tensor<T> {
-    let y = x.map(f);
+    let y = with_shape(x, pointwise::map(x.as_slice(), f));
+    let copy = |t: &Tensor<T>| with_shape(t, pointwise::copy(t.as_slice()));
     *saved = match (training, keep_output) {
         (false, _) => None,
-        (true, false) => Some(x.clone()),
-        (true, true) => Some(y.clone()),
+        (true, false) => Some(copy(x)),
+        (true, true) => Some(copy(&y)),
     };
     y
+}
+
+/// grad_input[i] = f(grad_output[i], saved[i]), on all threads.
+fn backward_map<T: Real>(
+    grad_output: &Tensor<T>,
+    saved: &Tensor<T>,
+    f: impl Fn(T, T) -> T + Sync,
+) -> Tensor<T> {
+    saved.assert_shape("activation backward: grad_output", grad_output.shape());
+    with_shape(
+        grad_output,
+        pointwise::zip_map(grad_output.as_slice(), saved.as_slice(), f),
+    )
+}
+
+/// `values` as a tensor of `like`'s shape.
+fn with_shape<T: Real>(like: &Tensor<T>, values: Vec<T>) -> Tensor<T> {
+    Tensor::from_vec(like.shape(), values).expect("one value per element")
 }
 
 /// max(0, x).
@@ -80,7 +99,7 @@ impl<T: Real> Layer<T> for ReLU<T> {
     // f'(x) = 1 for x > 0, else 0 (PyTorch's choice at x = 0).
     fn backward(&mut self, grad_output: &Tensor<T>) -> Tensor<T> {
         let x = saved(&self.input, "ReLU");
-        grad_output.zip_map(x, |g, v| if v > T::ZERO { g } else { T::ZERO })
+        backward_map(grad_output, x, |g, v| if v > T::ZERO { g } else { T::ZERO })
     }
     fn set_training(&mut self, training: bool) {
         self.training = training;
@@ -117,7 +136,11 @@ impl<T: Real> Layer<T> for LeakyReLU<T> {
     fn backward(&mut self, grad_output: &Tensor<T>) -> Tensor<T> {
         let slope = self.negative_slope;
         let x = saved(&self.input, "LeakyReLU");
-        grad_output.zip_map(x, |g, v| if v > T::ZERO { g } else { slope * g })
+        backward_map(
+            grad_output,
+            x,
+            |g, v| if v > T::ZERO { g } else { slope * g },
+        )
     }
     fn set_training(&mut self, training: bool) {
         self.training = training;
@@ -155,7 +178,7 @@ impl<T: Real> Layer<T> for Tanh<T> {
     // f'(x) = 1 - tanh(x)^2 = 1 - y^2.
     fn backward(&mut self, grad_output: &Tensor<T>) -> Tensor<T> {
         let y = saved(&self.output, "Tanh");
-        grad_output.zip_map(y, |g, y| g * (T::ONE - y * y))
+        backward_map(grad_output, y, |g, y| g * (T::ONE - y * y))
     }
     fn set_training(&mut self, training: bool) {
         self.training = training;
@@ -194,7 +217,7 @@ impl<T: Real> Layer<T> for Sigmoid<T> {
     // f'(x) = sigmoid(x) (1 - sigmoid(x)) = y (1 - y).
     fn backward(&mut self, grad_output: &Tensor<T>) -> Tensor<T> {
         let y = saved(&self.output, "Sigmoid");
-        grad_output.zip_map(y, |g, y| g * y * (T::ONE - y))
+        backward_map(grad_output, y, |g, y| g * y * (T::ONE - y))
     }
     fn set_training(&mut self, training: bool) {
         self.training = training;

@@ -24,8 +24,10 @@
 //! accumulated in f64 whatever T is, so statistics of large f32 batches keep their digits.
 
 use super::{Layer, Param};
+use crate::parallel::{for_each_task, SharedMut};
 use crate::scalar::Real;
 use crate::tensor::Tensor;
+use std::ops::Range;
 
 pub struct BatchNorm<T> {
     pub num_features: usize,
@@ -113,12 +115,39 @@ impl<T: Real> BatchNorm<T> {
     }
 }
 
-/// Calls `f(start)` for every contiguous run x[start..start + s] of channel c in a tensor
-/// [N, C, S]: one run per sample.
-fn for_each_run(n: usize, channels: usize, s: usize, c: usize, mut f: impl FnMut(usize)) {
-    for i in 0..n {
-        f((i * channels + c) * s);
+/// The values of channel c in a tensor [N, C, S]: one contiguous run of S values per sample.
+fn channel_runs(
+    n: usize,
+    channels: usize,
+    s: usize,
+    c: usize,
+) -> impl Iterator<Item = Range<usize>> {
+    (0..n).map(move |i| (i * channels + c) * s..(i * channels + c + 1) * s)
+}
+
+/// sum of f(k) over the values k of channel c, in f64, in an order fixed by the shapes: four
+/// running sums (so that the additions overlap in the pipeline), added at the end.
+fn channel_sum(n: usize, channels: usize, s: usize, c: usize, f: impl Fn(usize) -> f64) -> f64 {
+    let mut acc = [0.0f64; 4];
+    for run in channel_runs(n, channels, s, c) {
+        let mut k = run.start;
+        while k + 4 <= run.end {
+            for (j, a) in acc.iter_mut().enumerate() {
+                *a += f(k + j);
+            }
+            k += 4;
+        }
+        for k in k..run.end {
+            acc[0] += f(k);
+        }
     }
+    (acc[0] + acc[1]) + (acc[2] + acc[3])
+}
+
+/// Runs `task(c)` for every channel, spread over the threads. A channel's sums are taken by
+/// one task in a fixed order, so the result does not depend on the thread count.
+fn for_each_channel(channels: usize, task: impl Fn(usize) + Sync) {
+    for_each_task(channels, task);
 }
 
 impl<T: Real> Layer<T> for BatchNorm<T> {
@@ -132,24 +161,23 @@ impl<T: Real> Layer<T> for BatchNorm<T> {
         let channels = self.num_features;
         let m = n * s;
         let xs = x.as_slice();
-        let mut y = Tensor::zeros(x.shape());
+        let mut y = Tensor::<T>::zeros(x.shape());
+        let y_out = SharedMut(y.as_mut_slice().as_mut_ptr());
 
         if !self.training {
             // Evaluation: a fixed affine map per channel, from the running estimates.
             self.saved = None;
-            for c in 0..channels {
-                let std = (self.running_var[c].to_f64() + self.eps).sqrt();
-                let scale = T::from_f64(self.weight[c].to_f64() / std);
-                let shift = T::from_f64(
-                    self.bias[c].to_f64() - self.running_mean[c].to_f64() * scale.to_f64(),
-                );
-                let ys = y.as_mut_slice();
-                for_each_run(n, channels, s, c, |start| {
-                    for k in start..start + s {
-                        ys[k] = scale * xs[k] + shift;
-                    }
-                });
-            }
+            let (gamma, beta) = (self.weight.as_slice(), self.bias.as_slice());
+            let (mean, var) = (self.running_mean.as_slice(), self.running_var.as_slice());
+            for_each_channel(channels, |c| {
+                let std = (var[c].to_f64() + self.eps).sqrt();
+                let scale = T::from_f64(gamma[c].to_f64() / std);
+                let shift = T::from_f64(beta[c].to_f64() - mean[c].to_f64() * scale.to_f64());
+                for k in channel_runs(n, channels, s, c).flatten() {
+                    // SAFETY: the values of channel c are written by this task alone.
+                    unsafe { *y_out.get().add(k) = scale * xs[k] + shift };
+                }
+            });
             return y;
         }
 
@@ -159,34 +187,33 @@ impl<T: Real> Layer<T> for BatchNorm<T> {
             self.describe(),
             x.shape()
         );
-        let mut x_hat = Tensor::zeros(x.shape());
-        let mut stds = Vec::with_capacity(channels);
-        for c in 0..channels {
+        let mut x_hat = Tensor::<T>::zeros(x.shape());
+        let xh_out = SharedMut(x_hat.as_mut_slice().as_mut_ptr());
+        // (mean, biased variance) of every channel, each written by its channel's task.
+        let mut stats = vec![(0.0f64, 0.0f64); channels];
+        let stats_out = SharedMut(stats.as_mut_ptr());
+        let (gamma, beta) = (self.weight.as_slice(), self.bias.as_slice());
+        for_each_channel(channels, |c| {
             // Batch statistics over (N, H, W), in two passes.
-            let mut sum = 0.0;
-            for_each_run(n, channels, s, c, |start| {
-                sum += xs[start..start + s].iter().map(|v| v.to_f64()).sum::<f64>();
-            });
-            let mean = sum / m as f64;
-            let mut squares = 0.0;
-            for_each_run(n, channels, s, c, |start| {
-                for v in &xs[start..start + s] {
-                    squares += (v.to_f64() - mean).powi(2);
+            let mean = channel_sum(n, channels, s, c, |k| xs[k].to_f64()) / m as f64;
+            let var =
+                channel_sum(n, channels, s, c, |k| (xs[k].to_f64() - mean).powi(2)) / m as f64;
+            let inv_std = T::from_f64(1.0 / (var + self.eps).sqrt());
+            let (gamma, beta, mean_t) = (gamma[c], beta[c], T::from_f64(mean));
+            for k in channel_runs(n, channels, s, c).flatten() {
+                let xh = (xs[k] - mean_t) * inv_std;
+                // SAFETY: the values of channel c, and stats[c], are written by this task alone.
+                unsafe {
+                    *xh_out.get().add(k) = xh;
+                    *y_out.get().add(k) = gamma * xh + beta;
                 }
-            });
-            let var = squares / m as f64;
-            let std = T::from_f64((var + self.eps).sqrt());
-            stds.push(std);
+            }
+            unsafe { *stats_out.get().add(c) = (mean, var) };
+        });
 
-            let (gamma, beta, mean_t) = (self.weight[c], self.bias[c], T::from_f64(mean));
-            let (xh, ys) = (x_hat.as_mut_slice(), y.as_mut_slice());
-            for_each_run(n, channels, s, c, |start| {
-                for k in start..start + s {
-                    xh[k] = (xs[k] - mean_t) / std;
-                    ys[k] = gamma * xh[k] + beta;
-                }
-            });
-
+        let mut stds = Vec::with_capacity(channels);
+        for (c, &(mean, var)) in stats.iter().enumerate() {
+            stds.push(T::from_f64((var + self.eps).sqrt()));
             // Running estimates: the variance enters unbiased, m / (m - 1) times the biased one.
             let mom = self.momentum;
             let unbiased = var * m as f64 / (m - 1) as f64;
@@ -212,32 +239,35 @@ impl<T: Real> Layer<T> for BatchNorm<T> {
         let channels = self.num_features;
         let m = n * s;
         let (g, xh) = (grad_output.as_slice(), saved.x_hat.as_slice());
-        let mut grad_input = Tensor::zeros(grad_output.shape());
-        for c in 0..channels {
+        let mut grad_input = Tensor::<T>::zeros(grad_output.shape());
+        let gi_out = SharedMut(grad_input.as_mut_slice().as_mut_ptr());
+        // (sum g, sum g x_hat) of every channel, each written by its channel's task.
+        let mut sums = vec![(0.0f64, 0.0f64); channels];
+        let sums_out = SharedMut(sums.as_mut_ptr());
+        let gamma = self.weight.as_slice();
+        for_each_channel(channels, |c| {
             // The two per-channel sums every term of the backward pass needs.
-            let (mut sum_g, mut sum_g_xhat) = (0.0, 0.0);
-            for_each_run(n, channels, s, c, |start| {
-                for k in start..start + s {
-                    sum_g += g[k].to_f64();
-                    sum_g_xhat += g[k].to_f64() * xh[k].to_f64();
-                }
-            });
-            self.grad_bias[c] += T::from_f64(sum_g);
-            self.grad_weight[c] += T::from_f64(sum_g_xhat);
+            let sum_g = channel_sum(n, channels, s, c, |k| g[k].to_f64());
+            let sum_g_xhat = channel_sum(n, channels, s, c, |k| g[k].to_f64() * xh[k].to_f64());
 
             // grad_input = gamma / (m std) * (m g - sum g - x_hat sum g x_hat)
-            let k_c = self.weight[c] / (T::from_usize(m) * saved.std[c]);
-            let (m_t, sum_g, sum_g_xhat) = (
+            let k_c = gamma[c] / (T::from_usize(m) * saved.std[c]);
+            let (m_t, sum_g_t, sum_g_xhat_t) = (
                 T::from_usize(m),
                 T::from_f64(sum_g),
                 T::from_f64(sum_g_xhat),
             );
-            let gi = grad_input.as_mut_slice();
-            for_each_run(n, channels, s, c, |start| {
-                for k in start..start + s {
-                    gi[k] = k_c * (m_t * g[k] - sum_g - xh[k] * sum_g_xhat);
-                }
-            });
+            for k in channel_runs(n, channels, s, c).flatten() {
+                // SAFETY: the values of channel c, and sums[c], are written by this task alone.
+                unsafe {
+                    *gi_out.get().add(k) = k_c * (m_t * g[k] - sum_g_t - xh[k] * sum_g_xhat_t)
+                };
+            }
+            unsafe { *sums_out.get().add(c) = (sum_g, sum_g_xhat) };
+        });
+        for (c, &(sum_g, sum_g_xhat)) in sums.iter().enumerate() {
+            self.grad_bias[c] += T::from_f64(sum_g);
+            self.grad_weight[c] += T::from_f64(sum_g_xhat);
         }
         grad_input
     }

@@ -77,6 +77,7 @@ pub mod batch_norm;
 pub mod linear;
 // Chapter 5: binary cross-entropy on logits, stable for any logit.
 pub mod loss;
+pub mod pointwise;
 // Chapter 5: a network as a list of layers, with PyTorch's parameter names.
 pub mod sequential;
 // Chapter 3: Conv2d, im2col + GEMM, with the direct-loop reference.

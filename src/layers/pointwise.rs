@@ -1,0 +1,64 @@
+//! Chapters 5 and 13. Element-wise passes spread over the threads.
+//!
+//! An activation touches every value of a batch once: it is limited by memory, not arithmetic,
+//! and on one core it would leave the others idle while the whole batch streams past. Each
+//! function here cuts the values into fixed chunks and gives the chunks to the pool. Every value
+//! is computed on its own, so any split gives the same bits; the chunk size only keeps the tasks
+//! big enough to be worth handing out. [`map_reference`] is the plain loop beside them.
+
+use crate::parallel::{for_each_task, SharedMut};
+use std::mem::MaybeUninit;
+
+/// Values per task.
+const CHUNK: usize = 1 << 14;
+
+/// `f(x[i])` for every i, on all threads.
+pub fn map<T: Copy + Send + Sync>(x: &[T], f: impl Fn(T) -> T + Sync) -> Vec<T> {
+    fill(x.len(), |range, out| {
+        let x = &x[range];
+        for i in 0..out.len() {
+            out[i] = MaybeUninit::new(f(x[i]));
+        }
+    })
+}
+
+/// `f(a[i], b[i])` for every i, on all threads. Panics if the lengths differ.
+pub fn zip_map<T: Copy + Send + Sync>(a: &[T], b: &[T], f: impl Fn(T, T) -> T + Sync) -> Vec<T> {
+    assert_eq!(a.len(), b.len(), "pointwise::zip_map: lengths differ");
+    fill(a.len(), |range, out| {
+        let (a, b) = (&a[range.clone()], &b[range]);
+        for i in 0..out.len() {
+            out[i] = MaybeUninit::new(f(a[i], b[i]));
+        }
+    })
+}
+
+/// A copy of `x`, on all threads (for the tensors a layer keeps for its backward pass).
+pub fn copy<T: Copy + Send + Sync>(x: &[T]) -> Vec<T> {
+    map(x, |v| v)
+}
+
+/// The plain loop [`map`] must agree with.
+pub fn map_reference<T: Copy>(x: &[T], f: impl Fn(T) -> T) -> Vec<T> {
+    x.iter().map(|&v| f(v)).collect()
+}
+
+/// A vector of `len` values, chunk by chunk: `write(range, out)` must write every value of
+/// `out` (the slots of `range`).
+fn fill<T: Copy + Send>(
+    len: usize,
+    write: impl Fn(std::ops::Range<usize>, &mut [MaybeUninit<T>]) + Sync,
+) -> Vec<T> {
+    let mut out: Vec<T> = Vec::with_capacity(len);
+    let slots = SharedMut(out.spare_capacity_mut().as_mut_ptr());
+    for_each_task(len.div_ceil(CHUNK), |chunk| {
+        let range = chunk * CHUNK..((chunk + 1) * CHUNK).min(len);
+        // SAFETY: chunk `chunk` alone owns these slots.
+        let part =
+            unsafe { std::slice::from_raw_parts_mut(slots.get().add(range.start), range.len()) };
+        write(range, part);
+    });
+    // SAFETY: the chunks cover 0..len, and `write` wrote every slot of its chunk.
+    unsafe { out.set_len(len) };
+    out
+}
