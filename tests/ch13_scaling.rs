@@ -318,6 +318,45 @@ fn bench_rejects_an_unknown_workload() {
 }
 
 #[test]
+fn bench_writes_its_tables_as_json() {
+    let dir = std::env::temp_dir().join(format!("gan-ch13-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bench.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_gan"))
+        .args([
+            "bench",
+            "--sizes",
+            "8",
+            "--no-layers",
+            "--iterations",
+            "none",
+            "--runs",
+            "1",
+            "--json",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = gan::io::json::Json::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for key in [
+        "peak_gflops",
+        "gemm",
+        "layers",
+        "iterations",
+        "peak_resident_bytes",
+    ] {
+        assert!(json.get(key).is_some(), "no {key} in the bench's JSON");
+    }
+    assert!(!json.get("gemm").unwrap().as_array().unwrap().is_empty());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn exercise_conv2d_pass_flops_matches_the_layers_count() {
     let shapes = [
         (64, 3, 64, 64, 4, 2, 1),

@@ -93,7 +93,11 @@ impl Workload {
             ..TrainConfig::default()
         };
         let n = 4 * self.batch;
-        let source = if self.channels == 1 { "digits" } else { "shapes" };
+        let source = if self.channels == 1 {
+            "digits"
+        } else {
+            "shapes"
+        };
         let data = resize_square(&Dataset::builtin(source, n, seed)?, self.image_size)?;
         if data.image_shape().0 != self.channels {
             return Err(crate::error::Error::usage(format!(
@@ -189,12 +193,15 @@ pub struct IterationRow {
     pub gflop: f64,
     pub gflops: f64,
     pub fraction_of_peak: f64,
+    /// The FLOPs of the iteration, layer by layer (the product layers only).
+    pub layers: Vec<LayerWork>,
 }
 
 /// Times whole iterations of `workload` on 1 thread and on all threads.
 pub fn iteration_rows(workload: Workload, peak: &Peak, timing: &Timing) -> Vec<IterationRow> {
     let mut trainer = workload.trainer(1).expect("a valid bench configuration");
-    let (work, _) = iteration_work(&mut trainer);
+    let (mut work, _) = iteration_work(&mut trainer);
+    work.retain(|w| w.flops > 0.0);
     let flops: f64 = work.iter().map(|w| w.flops).sum();
     thread_counts(peak.threads)
         .into_iter()
@@ -213,6 +220,7 @@ pub fn iteration_rows(workload: Workload, peak: &Peak, timing: &Timing) -> Vec<I
                 gflop: flops / 1e9,
                 gflops,
                 fraction_of_peak: gflops / peak.for_threads(threads),
+                layers: work.clone(),
             }
         })
         .collect()

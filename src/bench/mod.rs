@@ -234,6 +234,18 @@ impl Report {
                 one / r.milliseconds
             );
         }
+        println!("\nFLOPs of one iteration, layer by layer (every pass it runs: see chapter 13)\n");
+        for r in self.iterations.iter().filter(|r| r.threads == 1) {
+            for w in &r.layers {
+                println!(
+                    "{:<5} {:<5} {:<50} {:>10.1} MFLOP",
+                    r.workload.name,
+                    w.id,
+                    w.layer,
+                    w.flops / 1e6
+                );
+            }
+        }
         if let Some(bytes) = self.peak_resident_bytes {
             println!(
                 "\npeak resident memory of this process (VmHWM): {:.0} MiB",
@@ -268,9 +280,14 @@ impl Report {
             .iterations
             .iter()
             .map(|r| {
+                let layers: Vec<String> = r
+                    .layers
+                    .iter()
+                    .map(|w| format!("{{\"layer\": \"{} {}\", \"mflop\": {:.3}}}", w.id, w.layer, w.flops / 1e6))
+                    .collect();
                 format!(
-                    "    {{\"workload\": \"{}\", \"threads\": {}, \"median_ms\": {:.3}, \"images_per_second\": {:.2}, \"gflop\": {:.4}, \"gflops\": {:.2}, \"fraction_of_peak\": {:.4}}}",
-                    r.workload.name, r.threads, r.milliseconds, r.images_per_second, r.gflop, r.gflops, r.fraction_of_peak
+                    "    {{\"workload\": \"{}\", \"threads\": {}, \"median_ms\": {:.3}, \"images_per_second\": {:.2}, \"gflop\": {:.4}, \"gflops\": {:.2}, \"fraction_of_peak\": {:.4}, \"layers\": [{}]}}",
+                    r.workload.name, r.threads, r.milliseconds, r.images_per_second, r.gflop, r.gflops, r.fraction_of_peak, layers.join(", ")
                 )
             })
             .collect();
