@@ -11,6 +11,8 @@
 mod blocked;
 pub mod kernel;
 mod pack;
+#[cfg(target_arch = "x86_64")]
+mod pack_avx;
 mod reference;
 
 pub use blocked::{gemm, gemm_with_kernel};

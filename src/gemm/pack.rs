@@ -11,6 +11,7 @@
 
 use super::MatRef;
 use crate::scalar::Real;
+use std::any::TypeId;
 
 /// Packs rows `row0 .. row0 + rows` and columns `col0 .. col0 + depth` of A, panel by panel of
 /// `mr` rows, into `out` (length: rows rounded up to mr, times depth).
@@ -129,8 +130,8 @@ fn pack_panel<T: Real>(data: &[T], src: &Lanes, width: usize, depth: usize, out:
 
 /// A panel whose `W` lanes all lie inside the matrix.
 fn pack_full_panel<T: Real, const W: usize>(data: &[T], src: &Lanes, depth: usize, out: &mut [T]) {
-    let steps = out[..depth * W].chunks_exact_mut(W);
     if src.lane_stride == 1 {
+        let steps = out[..depth * W].chunks_exact_mut(W);
         // The lanes of a step are adjacent (B row-major, A transposed): one copy per step.
         for (p, step) in steps.enumerate() {
             let s = src.start + p * src.depth_stride;
@@ -142,7 +143,8 @@ fn pack_full_panel<T: Real, const W: usize>(data: &[T], src: &Lanes, depth: usiz
         // store each step whole.
         let lanes: [&[T]; W] =
             std::array::from_fn(|i| &data[src.start + i * src.lane_stride..][..depth]);
-        for (p, step) in steps.enumerate() {
+        let done = transpose_fast(&lanes, depth, out);
+        for (p, step) in out[..depth * W].chunks_exact_mut(W).enumerate().skip(done) {
             for (v, lane) in step.iter_mut().zip(&lanes) {
                 *v = lane[p];
             }
@@ -150,6 +152,21 @@ fn pack_full_panel<T: Real, const W: usize>(data: &[T], src: &Lanes, depth: usiz
     } else if src.depth_stride == 1 {
         // Wide panels (B transposed): W lanes at once would not fit in registers, so four
         // lanes by four steps at a time.
+        let all: [&[T]; W] =
+            std::array::from_fn(|i| &data[src.start + i * src.lane_stride..][..depth]);
+        let done = if W.is_multiple_of(8) {
+            transpose_fast(&all, depth, out)
+        } else {
+            0
+        };
+        if done > 0 {
+            for (p, step) in out[..depth * W].chunks_exact_mut(W).enumerate().skip(done) {
+                for (v, lane) in step.iter_mut().zip(&all) {
+                    *v = lane[p];
+                }
+            }
+            return;
+        }
         for i in (0..W).step_by(4) {
             let lanes: [&[T]; 4] =
                 std::array::from_fn(|q| &data[src.start + (i + q) * src.lane_stride..][..depth]);
@@ -169,6 +186,28 @@ fn pack_full_panel<T: Real, const W: usize>(data: &[T], src: &Lanes, depth: usiz
     } else {
         pack_partial_panel(data, src, W, depth, out);
     }
+}
+
+/// The transposing copy `out[p * W + i] = lanes[i][p]` with AVX, for f32 on a CPU that has it
+/// (`pack_avx.rs`), for as many steps as it can (a multiple of 8); returns how many it did. The
+/// plain loops above do the rest, and everything when it returns 0.
+fn transpose_fast<T: Real, const W: usize>(
+    lanes: &[&[T]; W],
+    depth: usize,
+    out: &mut [T],
+) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if TypeId::of::<T>() == TypeId::of::<f32>() && super::pack_avx::supported() {
+        // SAFETY: T is f32, so these are the same slices; the CPU has AVX; every lane holds
+        // `depth` values and out at least depth * W (checked by the caller's slicing).
+        unsafe {
+            let lanes = &*(lanes as *const [&[T]; W] as *const [&[f32]; W]);
+            let out = &mut *(out as *mut [T] as *mut [f32]);
+            return super::pack_avx::transpose_lanes_f32::<W>(lanes, depth, out);
+        }
+    }
+    let _ = (lanes, depth, out);
+    0
 }
 
 /// Any panel, with the last lanes padded with zeros.
@@ -198,5 +237,58 @@ fn pack_partial_panel<T: Real>(data: &[T], src: &Lanes, width: usize, depth: usi
             }
         }
         step[live..].fill(T::ZERO);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Packing against its definition, `panel[p * width + i]` = lane i at step p (zero past the
+    //! matrix), in both layouts, for every kernel width and for depths around the 8-step blocks
+    //! of the AVX copy, in f32 (which takes the AVX copy on a CPU with AVX) and f64.
+    use super::*;
+
+    fn check<T: Real>(to_t: impl Fn(f64) -> T) {
+        for width in [4usize, 6, 8, 16, 32] {
+            for depth in (1..20).chain([31, 64, 65, 519]) {
+                for lanes in [width, width - 1, 2 * width + 3] {
+                    let stride = depth + 3;
+                    let data: Vec<T> = (0..lanes * stride + 8)
+                        .map(|v| to_t(v as f64 * 0.5 - 7.0))
+                        .collect();
+                    // A row-major [lanes, stride]: lanes contiguous along k (the transposing
+                    // copy); its transpose as B gives the same panels with lanes adjacent.
+                    let a = MatRef::new(&data[..lanes * stride], lanes, stride);
+                    let panels = lanes.div_ceil(width);
+                    let mut packed = vec![to_t(f64::NAN); panels * width * depth];
+                    pack_a(&a, 0, lanes, 0, depth, width, &mut packed);
+                    let mut packed_b = vec![to_t(f64::NAN); panels * width * depth];
+                    pack_b(&a.t(), 0, depth, 0, lanes, width, &mut packed_b);
+                    for q in 0..panels {
+                        for p in 0..depth {
+                            for i in 0..width {
+                                let lane = q * width + i;
+                                let expected = if lane < lanes {
+                                    data[lane * stride + p]
+                                } else {
+                                    T::ZERO
+                                };
+                                let at = q * width * depth + p * width + i;
+                                assert_eq!(packed[at], expected, "A: width {width}, depth {depth}, lanes {lanes}, panel {q}, step {p}, lane {i}");
+                                assert_eq!(
+                                    packed_b[at], expected,
+                                    "B: width {width}, depth {depth}, lanes {lanes}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn packing_matches_its_definition() {
+        check::<f32>(|v| v as f32);
+        check::<f64>(|v| v);
     }
 }
