@@ -35,6 +35,9 @@ use crate::scalar::Real;
 use crate::tensor::Tensor;
 use std::path::Path;
 
+/// A saved file's metadata: (key, value) pairs in file order.
+pub type Metadata = Vec<(String, String)>;
+
 /// The value of the "format" metadata key of a saved classifier.
 pub const FORMAT: &str = "gan-classifier-1";
 
@@ -424,7 +427,7 @@ pub fn load_classifier(path: &Path) -> Result<Classifier<f32>> {
 }
 
 /// [`load_classifier`], also returning the file's metadata.
-pub fn load_classifier_with(path: &Path) -> Result<(Classifier<f32>, Vec<(String, String)>)> {
+pub fn load_classifier_with(path: &Path) -> Result<(Classifier<f32>, Metadata)> {
     let st = SafeTensors::load(path)?;
     if st.meta("format") != Some(FORMAT) {
         return Err(Error::format(
