@@ -93,3 +93,9 @@ pub mod ch11_files;
 #[cfg(not(feature = "exercises"))]
 #[path = "solutions/ch11_files.rs"]
 pub mod ch11_files;
+
+#[cfg(feature = "exercises")]
+pub mod ch12_bootstrap;
+#[cfg(not(feature = "exercises"))]
+#[path = "solutions/ch12_bootstrap.rs"]
+pub mod ch12_bootstrap;
