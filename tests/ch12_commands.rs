@@ -86,7 +86,7 @@ fn train(out: &str, extra: &[&str]) {
     ok(&args);
 }
 
-fn with_judge<'a>(mut args: Vec<&'a str>) -> Vec<&'a str> {
+fn with_judge(mut args: Vec<&str>) -> Vec<&str> {
     args.extend_from_slice(TINY_JUDGE);
     args
 }

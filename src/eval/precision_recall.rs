@@ -39,9 +39,9 @@ pub fn pairwise_sq_distances<T: Real>(a: &Tensor<T>, b: &Tensor<T>) -> Tensor<f6
     };
     let (na, nb) = (norms(&a), norms(&b));
     let mut d = matmul(&a, Op::N, &b, Op::T);
-    for i in 0..d.rows() {
-        for (j, x) in d.row_mut(i).iter_mut().enumerate() {
-            *x = (na[i] + nb[j] - 2.0 * *x).max(0.0);
+    for (i, ni) in na.iter().enumerate() {
+        for (x, nj) in d.row_mut(i).iter_mut().zip(&nb) {
+            *x = (ni + nj - 2.0 * *x).max(0.0);
         }
     }
     d
