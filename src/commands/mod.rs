@@ -3,6 +3,9 @@
 //! bad command line).
 
 mod bench;
+mod compare; // ch. 12: gan compare, eval, restarts
+mod eval;
+mod restarts;
 mod sample;
 mod train;
 
@@ -16,6 +19,9 @@ const COMMANDS: &[(&Command, Action)] = &[
     (&train::TRAIN, train::run),
     (&sample::SAMPLE, sample::run),
     (&bench::BENCH, bench::run),
+    (&eval::EVAL, eval::run),
+    (&restarts::RESTARTS, restarts::run),
+    (&compare::COMPARE, compare::run),
 ];
 
 /// `--threads N`, accepted by every command.
