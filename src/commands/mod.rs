@@ -5,6 +5,7 @@
 mod bench;
 mod sample;
 mod train;
+mod watermark;
 
 use crate::cli::{Command, Flag, Matches, Parsed};
 use crate::error::{Error, Result};
@@ -16,6 +17,7 @@ const COMMANDS: &[(&Command, Action)] = &[
     (&train::TRAIN, train::run),
     (&sample::SAMPLE, sample::run),
     (&bench::BENCH, bench::run),
+    (&watermark::WATERMARK, watermark::run),
 ];
 
 /// `--threads N`, accepted by every command.
