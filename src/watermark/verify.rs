@@ -10,7 +10,7 @@
 //!
 //! is the probability that an unmarked image matches at least this well by chance. The image is
 //! declared marked at level alpha when p < alpha: at most a fraction alpha of unmarked images is
-//! wrongly declared marked. With n = 32 and alpha = 1e-6, that takes at least 29 matching bits.
+//! wrongly declared marked. With n = 32 and alpha = 1e-6, that takes at least 30 matching bits.
 
 use super::binomial::match_p_value;
 use super::decoder::Decoder;
