@@ -33,6 +33,7 @@ pub mod cli;
 pub mod commands;
 pub mod data;
 pub mod error;
+pub mod eval; // ch. 12: a classifier to judge in, metrics, restarts, the paired bootstrap
 pub mod exercises;
 pub mod gan;
 pub mod gemm;

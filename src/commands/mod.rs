@@ -3,6 +3,9 @@
 //! bad command line).
 
 mod bench;
+mod compare; // ch. 12: gan compare, eval, restarts
+mod eval;
+mod restarts;
 mod sample;
 mod train;
 mod watermark;
@@ -17,6 +20,9 @@ const COMMANDS: &[(&Command, Action)] = &[
     (&train::TRAIN, train::run),
     (&sample::SAMPLE, sample::run),
     (&bench::BENCH, bench::run),
+    (&eval::EVAL, eval::run),
+    (&restarts::RESTARTS, restarts::run),
+    (&compare::COMPARE, compare::run),
     (&watermark::WATERMARK, watermark::run),
 ];
 
