@@ -62,7 +62,10 @@ fn binomial_row(n: usize) -> Vec<u128> {
 fn binomial_tail_hand_cases() {
     assert_eq!(binomial_tail(32, 0, 0.5), 1.0, "X >= 0 always");
     let all = binomial_tail(32, 32, 0.5);
-    assert!((all / 2f64.powi(-32) - 1.0).abs() < 1e-13, "P(X >= 32) = {all:e}");
+    assert!(
+        (all / 2f64.powi(-32) - 1.0).abs() < 1e-13,
+        "P(X >= 32) = {all:e}"
+    );
     assert_eq!(binomial_tail(32, 33, 0.5), 0.0, "more matches than bits");
     // One flip: P(X >= 1) = p.
     assert!((binomial_tail(1, 1, 0.3) - 0.3).abs() < 1e-15);
@@ -298,8 +301,12 @@ fn the_watermark_term_reaches_g_through_the_frozen_decoder() {
     let mut dec = tiny_decoder(&mut rng);
     let key = Key::parse("a", 4).unwrap();
     let z: Tensor<f64> = noise(&mut rng, 3, 4, 1.0);
-    let decoder_before: Vec<Tensor<f64>> =
-        dec.net.named_params().iter().map(|p| p.value.clone()).collect();
+    let decoder_before: Vec<Tensor<f64>> = dec
+        .net
+        .named_params()
+        .iter()
+        .map(|p| p.value.clone())
+        .collect();
 
     g.net.zero_grad();
     let images = g.forward(&z, None);
@@ -318,9 +325,16 @@ fn the_watermark_term_reaches_g_through_the_frozen_decoder() {
     // After BatchNorm, G's first layer gets gradients near 1e-5 on a loss near 0.7, where the
     // central difference's rounding alone is about 1e-16 * 0.7 / 1e-5 = 7e-12: relative 1e-6.
     report.assert_below(1e-5);
-    let decoder_after: Vec<Tensor<f64>> =
-        dec.net.named_params().iter().map(|p| p.value.clone()).collect();
-    assert_eq!(decoder_before, decoder_after, "the frozen decoder never moves");
+    let decoder_after: Vec<Tensor<f64>> = dec
+        .net
+        .named_params()
+        .iter()
+        .map(|p| p.value.clone())
+        .collect();
+    assert_eq!(
+        decoder_before, decoder_after,
+        "the frozen decoder never moves"
+    );
 }
 
 // ---- learning the mark ----------------------------------------------------------------------------
@@ -400,7 +414,10 @@ fn a_short_run_learns_the_mark_and_the_control_does_not() {
     println!("marked G: {marked:.3} ({marked_verified} of 200 at p < 0.01); control: {control:.3} ({control_verified})");
     // 150 steps from scratch: far from the 0.98 a longer run reaches, far above chance.
     assert!(marked > 0.7, "the watermarked G's bit accuracy is {marked}");
-    assert!((control - 0.5).abs() < 0.15, "the control's bit accuracy is {control}");
+    assert!(
+        (control - 0.5).abs() < 0.15,
+        "the control's bit accuracy is {control}"
+    );
 }
 
 // ---- bad input, storage, files -------------------------------------------------------------------
@@ -438,7 +455,10 @@ fn bad_input_gets_a_clear_error() {
     let err = verify(&mut dec, &Tensor::<f32>::zeros(&[3, 1, 12, 12]), &key)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("[3, 1, 12, 12]") && err.contains("[N, 1, 8, 8]"), "{err}");
+    assert!(
+        err.contains("[3, 1, 12, 12]") && err.contains("[N, 1, 8, 8]"),
+        "{err}"
+    );
     // Not a decoder at all.
     std::fs::write(dir.join("junk.safetensors"), b"not a file of tensors").unwrap();
     assert!(load_decoder::<f32>(&dir.join("junk.safetensors")).is_err());
@@ -512,7 +532,11 @@ fn pngs_are_read_back_compressed_or_not() {
     let (w, h, c, pixels) = gan::io::png::image_grid(&images, 4);
     let png = gan::io::png::encode_png(w, h, c, &pixels);
     let back = png::read_png_images(&png, Path::new("grid.png"), 8).unwrap();
-    assert_eq!(back.shape(), &[3, 1, 8, 8], "the empty fourth cell is dropped");
+    assert_eq!(
+        back.shape(),
+        &[3, 1, 8, 8],
+        "the empty fourth cell is dropped"
+    );
     assert!(back.max_abs_diff(&images) < 0.5 / 127.5 + 1e-6);
     let (_, _, channels, _) = decode_png(&png, Path::new("grid.png")).unwrap();
     assert_eq!(channels, 1);
@@ -537,7 +561,8 @@ fn gan(args: &[&str]) -> (bool, String) {
         .env("GAN_THREADS", "2")
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     (out.status.success(), text)
 }
 
@@ -553,59 +578,167 @@ fn the_commands_work_end_to_end() {
     )
     .unwrap();
     let (ok, out) = gan(&[
-        "watermark", "train", "--data", &d("images.npy"), "--bits", "8", "--steps", "20",
-        "--batch", "8", "--out", &d("wm"), "--quiet",
+        "watermark",
+        "train",
+        "--data",
+        &d("images.npy"),
+        "--bits",
+        "8",
+        "--steps",
+        "20",
+        "--batch",
+        "8",
+        "--out",
+        &d("wm"),
+        "--quiet",
     ]);
     assert!(ok, "{out}");
-    assert!(dir.join("wm/decoder.safetensors").exists() && dir.join("wm/encoder.safetensors").exists());
+    assert!(
+        dir.join("wm/decoder.safetensors").exists() && dir.join("wm/encoder.safetensors").exists()
+    );
     let images_npy = d("images.npy");
     let train = |extra: &[&str]| {
         let mut args = vec![
-            "train", "--data", &images_npy, "--steps", "3", "--batch", "8", "--nz", "8",
-            "--ngf", "4", "--ndf", "4", "--quiet", "--sample-every", "0",
+            "train",
+            "--data",
+            &images_npy,
+            "--steps",
+            "3",
+            "--batch",
+            "8",
+            "--nz",
+            "8",
+            "--ngf",
+            "4",
+            "--ndf",
+            "4",
+            "--quiet",
+            "--sample-every",
+            "0",
         ];
         args.extend_from_slice(extra);
         gan(&args)
     };
-    let (ok, out) = train(&["--out", &d("run"), "--watermark", &d("wm/decoder.safetensors"), "--key", "c3"]);
+    let (ok, out) = train(&[
+        "--out",
+        &d("run"),
+        "--watermark",
+        &d("wm/decoder.safetensors"),
+        "--key",
+        "c3",
+    ]);
     assert!(ok, "{out}");
     let saved = Checkpoint::load(&dir.join("run/checkpoint.safetensors")).unwrap();
     assert_eq!(saved.config.key.as_deref(), Some("c3"));
     // Resuming keeps the watermark; --init fine-tunes from the checkpoint.
     let (ok, out) = gan(&["train", "--resume", &d("run"), "--steps", "4", "--quiet"]);
     assert!(ok, "{out}");
-    let (ok, out) = train(&["--out", &d("tuned"), "--init", &d("run/checkpoint.safetensors"), "--watermark", &d("wm/decoder.safetensors"), "--key", "c3"]);
+    let (ok, out) = train(&[
+        "--out",
+        &d("tuned"),
+        "--init",
+        &d("run/checkpoint.safetensors"),
+        "--watermark",
+        &d("wm/decoder.safetensors"),
+        "--key",
+        "c3",
+    ]);
     assert!(ok, "{out}");
     // A key of the wrong length is a usage error.
-    let (ok, out) = train(&["--out", &d("bad"), "--watermark", &d("wm/decoder.safetensors"), "--key", "c3c3"]);
+    let (ok, out) = train(&[
+        "--out",
+        &d("bad"),
+        "--watermark",
+        &d("wm/decoder.safetensors"),
+        "--key",
+        "c3c3",
+    ]);
     assert!(!ok && out.contains("give 2 hex digits"), "{out}");
     // --init from a checkpoint of another shape.
     let (ok, out) = gan(&[
-        "train", "--data", &d("images.npy"), "--steps", "1", "--batch", "8", "--nz", "6",
-        "--ngf", "4", "--ndf", "4", "--quiet", "--out", &d("other"), "--init", &d("run/checkpoint.safetensors"),
+        "train",
+        "--data",
+        &d("images.npy"),
+        "--steps",
+        "1",
+        "--batch",
+        "8",
+        "--nz",
+        "6",
+        "--ngf",
+        "4",
+        "--ndf",
+        "4",
+        "--quiet",
+        "--out",
+        &d("other"),
+        "--init",
+        &d("run/checkpoint.safetensors"),
     ]);
     assert!(!ok && out.contains("nz 8"), "{out}");
 
     // Sample and verify, from .npy and from a PNG grid.
     let ckpt = d("run/checkpoint.safetensors");
-    let (ok, out) = gan(&["sample", "--checkpoint", &ckpt, "--n", "6", "--npy", &d("s.npy"), "--png", &d("s.png")]);
+    let (ok, out) = gan(&[
+        "sample",
+        "--checkpoint",
+        &ckpt,
+        "--n",
+        "6",
+        "--npy",
+        &d("s.npy"),
+        "--png",
+        &d("s.png"),
+    ]);
     assert!(ok, "{out}");
     for images in [d("s.npy"), d("s.png")] {
         let (ok, out) = gan(&[
-            "watermark", "verify", "--decoder", &d("wm/decoder.safetensors"), "--key", "c3",
-            &images, "--level", "1e-2", "--json", &d("v.json"),
+            "watermark",
+            "verify",
+            "--decoder",
+            &d("wm/decoder.safetensors"),
+            "--key",
+            "c3",
+            &images,
+            "--level",
+            "1e-2",
+            "--json",
+            &d("v.json"),
         ]);
         assert!(ok, "{out}");
-        assert!(out.contains("p-value") && out.contains("6 image(s)"), "{out}");
+        assert!(
+            out.contains("p-value") && out.contains("6 image(s)"),
+            "{out}"
+        );
         let json = Json::parse(&std::fs::read_to_string(dir.join("v.json")).unwrap()).unwrap();
         assert_eq!(json.get("images").and_then(Json::as_u64), Some(6));
-        assert_eq!(json.get("per_image").and_then(Json::as_array).map(<[Json]>::len), Some(6));
+        assert_eq!(
+            json.get("per_image")
+                .and_then(Json::as_array)
+                .map(<[Json]>::len),
+            Some(6)
+        );
     }
     // Images of another size than the decoder's.
     let big = Dataset::builtin("digits", 4, 1).unwrap();
-    std::fs::write(dir.join("big.npy"), gan::io::npy::encode_f32(big.images.shape(), big.images.as_slice())).unwrap();
-    let (ok, out) = gan(&["watermark", "verify", "--decoder", &d("wm/decoder.safetensors"), "--key", "c3", &d("big.npy")]);
-    assert!(!ok && out.contains("12 x 12") && out.contains("[4, 1, 28, 28]"), "{out}");
+    std::fs::write(
+        dir.join("big.npy"),
+        gan::io::npy::encode_f32(big.images.shape(), big.images.as_slice()),
+    )
+    .unwrap();
+    let (ok, out) = gan(&[
+        "watermark",
+        "verify",
+        "--decoder",
+        &d("wm/decoder.safetensors"),
+        "--key",
+        "c3",
+        &d("big.npy"),
+    ]);
+    assert!(
+        !ok && out.contains("12 x 12") && out.contains("[4, 1, 28, 28]"),
+        "{out}"
+    );
     let (ok, out) = gan(&["watermark", "frobnicate"]);
     assert!(!ok && out.contains("'train' or 'verify"), "{out}");
 }
@@ -614,14 +747,26 @@ fn the_commands_work_end_to_end() {
 
 #[test]
 fn exercise_14_1_the_binomial_tail_from_exact_counts() {
-    assert_eq!(binomial_tail_exact(32, 0), 1.0, "P(X >= 0) is 1: every outcome counts");
+    assert_eq!(
+        binomial_tail_exact(32, 0),
+        1.0,
+        "P(X >= 0) is 1: every outcome counts"
+    );
     assert_eq!(
         binomial_tail_exact(32, 32),
         2f64.powi(-32),
         "P(X >= 32) of 32 fair bits: one outcome of 2^32"
     );
-    assert_eq!(binomial_tail_exact(4, 3), 5.0 / 16.0, "n = 4, k = 3: C(4,3) + C(4,4) = 5 of 16");
-    assert_eq!(binomial_tail_exact(5, 6), 0.0, "more matches than bits never happen");
+    assert_eq!(
+        binomial_tail_exact(4, 3),
+        5.0 / 16.0,
+        "n = 4, k = 3: C(4,3) + C(4,4) = 5 of 16"
+    );
+    assert_eq!(
+        binomial_tail_exact(5, 6),
+        0.0,
+        "more matches than bits never happen"
+    );
     for n in [1u32, 10, 32, 60] {
         for k in 0..=n {
             let library = binomial_tail(n as u64, k as u64, 0.5);

@@ -87,7 +87,7 @@ fn train(m: &Matches) -> Result<()> {
         perturb: !m.flag("no-perturb"),
         ..defaults
     };
-    if config.bits == 0 || config.bits % 4 != 0 {
+    if config.bits == 0 || !config.bits.is_multiple_of(4) {
         return Err(Error::usage(format!(
             "--bits {}: a key is written in hex digits of 4 bits, so give a positive multiple of 4",
             config.bits

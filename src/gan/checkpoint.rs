@@ -370,7 +370,8 @@ impl Checkpoint {
         let (mine, theirs) = (&trainer.config, &self.config);
         let shape = |c: &TrainConfig| (c.image_size, c.nz, c.ngf, c.ndf, c.patch, c.hidden);
         if shape(mine) != shape(theirs)
-            || (trainer.g.config.classes, trainer.g.config.channels) != (self.classes, self.channels)
+            || (trainer.g.config.classes, trainer.g.config.channels)
+                != (self.classes, self.channels)
         {
             return Err(Error::format(
                 &self.path,

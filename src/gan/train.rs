@@ -257,24 +257,23 @@ impl<T: Real> Trainer<T> {
                 (g, d)
             }
         };
-        let mark = match (&config.watermark, &config.key, &data) {
-            (None, None, _) => None,
-            (Some(_), None, _) | (None, Some(_), _) => {
-                return Err(Error::usage(
+        let mark =
+            match (&config.watermark, &config.key, &data) {
+                (None, None, _) => None,
+                (Some(_), None, _) | (None, Some(_), _) => return Err(Error::usage(
                     "a watermark needs both the decoder (--watermark FILE) and the key (--key HEX)",
-                ))
-            }
-            (Some(_), Some(_), TrainingData::Points(_)) => {
-                return Err(Error::usage("watermarks are for images, not the 2-D ring"))
-            }
-            (Some(path), Some(key), TrainingData::Images(set)) => Some(GeneratorMark::load(
-                Path::new(path),
-                key,
-                config.watermark_weight,
-                config.image_size,
-                set.image_shape().0,
-            )?),
-        };
+                )),
+                (Some(_), Some(_), TrainingData::Points(_)) => {
+                    return Err(Error::usage("watermarks are for images, not the 2-D ring"))
+                }
+                (Some(path), Some(key), TrainingData::Images(set)) => Some(GeneratorMark::load(
+                    Path::new(path),
+                    key,
+                    config.watermark_weight,
+                    config.image_size,
+                    set.image_shape().0,
+                )?),
+            };
         let make_optimizer = |lr: f64| -> Box<dyn Optimizer<T>> {
             match config.optimizer {
                 OptimizerKind::Adam => Box::new(Adam::new(lr, config.betas.0, config.betas.1)),

@@ -57,7 +57,11 @@ impl<T: Real> Encoder<T> {
         let planes = KEY_PLANES * image_size * image_size;
         let mut spread = Linear::new(bits, planes);
         // Unit-variance planes from +-1 inputs.
-        rng.fill_normal(spread.weight.as_mut_slice(), 0.0, (1.0 / bits as f64).sqrt());
+        rng.fill_normal(
+            spread.weight.as_mut_slice(),
+            0.0,
+            (1.0 / bits as f64).sqrt(),
+        );
         let key_net = Sequential::new("key_planes")
             .with(spread)
             .with(Reshape::new(&[KEY_PLANES, image_size, image_size]));

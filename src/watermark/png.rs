@@ -49,7 +49,11 @@ pub fn decode_png(bytes: &[u8], path: &Path) -> Result<(usize, usize, usize, Vec
         4 => 2,
         2 => 3,
         6 => 4,
-        _ => return Err(bad(&format!("colour type {colour} (palette images are not read)"))),
+        _ => {
+            return Err(bad(&format!(
+                "colour type {colour} (palette images are not read)"
+            )))
+        }
     };
     if depth != 8 || interlace != 0 {
         return Err(bad(&format!("bit depth {depth}, interlace {interlace}")));
@@ -87,8 +91,8 @@ pub fn read_png_images(bytes: &[u8], path: &Path, size: usize) -> Result<Tensor<
     let cell = size + BORDER;
     if width < BORDER + cell
         || height < BORDER + cell
-        || (width - BORDER) % cell != 0
-        || (height - BORDER) % cell != 0
+        || !(width - BORDER).is_multiple_of(cell)
+        || !(height - BORDER).is_multiple_of(cell)
     {
         return Err(Error::format(
             path,
@@ -123,16 +127,29 @@ pub fn read_png_images(bytes: &[u8], path: &Path, size: usize) -> Result<Tensor<
 
 /// Undoes the per-row filters: each byte was stored as its difference from a prediction made
 /// from the pixel to the left (a), above (b) and above-left (c).
-fn unfilter(raw: &[u8], width: usize, height: usize, bpp: usize) -> std::result::Result<Vec<u8>, String> {
+fn unfilter(
+    raw: &[u8],
+    width: usize,
+    height: usize,
+    bpp: usize,
+) -> std::result::Result<Vec<u8>, String> {
     let stride = width * bpp;
     let mut out = vec![0u8; stride * height];
     for y in 0..height {
         let filter = raw[y * (stride + 1)];
         let line = &raw[y * (stride + 1) + 1..(y + 1) * (stride + 1)];
         for x in 0..stride {
-            let a = if x >= bpp { out[y * stride + x - bpp] } else { 0 };
+            let a = if x >= bpp {
+                out[y * stride + x - bpp]
+            } else {
+                0
+            };
             let b = if y > 0 { out[(y - 1) * stride + x] } else { 0 };
-            let c = if x >= bpp && y > 0 { out[(y - 1) * stride + x - bpp] } else { 0 };
+            let c = if x >= bpp && y > 0 {
+                out[(y - 1) * stride + x - bpp]
+            } else {
+                0
+            };
             let predicted = match filter {
                 0 => 0,
                 1 => a,
@@ -149,7 +166,11 @@ fn unfilter(raw: &[u8], width: usize, height: usize, bpp: usize) -> std::result:
 
 fn paeth(a: u8, b: u8, c: u8) -> u8 {
     let p = a as i16 + b as i16 - c as i16;
-    let (pa, pb, pc) = ((p - a as i16).abs(), (p - b as i16).abs(), (p - c as i16).abs());
+    let (pa, pb, pc) = (
+        (p - a as i16).abs(),
+        (p - b as i16).abs(),
+        (p - c as i16).abs(),
+    );
     if pa <= pb && pa <= pc {
         a
     } else if pb <= pc {
@@ -252,7 +273,9 @@ pub fn inflate(data: &[u8]) -> std::result::Result<Vec<u8>, String> {
                 let len = bits.bits(16)? as usize;
                 bits.bits(16)?; // its one's complement
                 let start = bits.pos / 8;
-                let block = data.get(start..start + len).ok_or("a stored block ends early")?;
+                let block = data
+                    .get(start..start + len)
+                    .ok_or("a stored block ends early")?;
                 out.extend_from_slice(block);
                 bits.pos += 8 * len;
             }
@@ -260,7 +283,12 @@ pub fn inflate(data: &[u8]) -> std::result::Result<Vec<u8>, String> {
                 let mut lengths = [8u8; 288];
                 lengths[144..256].fill(9);
                 lengths[256..280].fill(7);
-                block(&mut bits, &mut out, &Huffman::new(&lengths), &Huffman::new(&[5; 30]))?;
+                block(
+                    &mut bits,
+                    &mut out,
+                    &Huffman::new(&lengths),
+                    &Huffman::new(&[5; 30]),
+                )?;
             }
             2 => {
                 let (literals, distances) = dynamic_tables(&mut bits)?;
@@ -276,7 +304,9 @@ pub fn inflate(data: &[u8]) -> std::result::Result<Vec<u8>, String> {
 
 /// The code lengths of a dynamic block, themselves Huffman-coded.
 fn dynamic_tables(bits: &mut Bits) -> std::result::Result<(Huffman, Huffman), String> {
-    const ORDER: [usize; 19] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
+    const ORDER: [usize; 19] = [
+        16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15,
+    ];
     let n_literals = bits.bits(5)? as usize + 257;
     let n_distances = bits.bits(5)? as usize + 1;
     let n_code = bits.bits(4)? as usize + 4;

@@ -95,7 +95,13 @@ impl Perturbation {
             Perturbation::Blur => {
                 let w = [1.0, 2.0, 1.0];
                 (0..9)
-                    .map(|t| (t / 3 - 1, t % 3 - 1, w[t as usize / 3] * w[t as usize % 3] / 16.0))
+                    .map(|t| {
+                        (
+                            t / 3 - 1,
+                            t % 3 - 1,
+                            w[t as usize / 3] * w[t as usize % 3] / 16.0,
+                        )
+                    })
                     .collect()
             }
             // y[i, j] = x[i - dy, j - dx]
@@ -115,7 +121,10 @@ pub struct ImageProcessing {
 
 impl ImageProcessing {
     pub fn new(choices: Vec<Perturbation>) -> Self {
-        assert!(!choices.is_empty(), "ImageProcessing: no perturbations to choose from");
+        assert!(
+            !choices.is_empty(),
+            "ImageProcessing: no perturbations to choose from"
+        );
         ImageProcessing {
             choices,
             chosen: Vec::new(),
@@ -186,7 +195,13 @@ fn clamp_index(i: usize, offset: i64, len: usize) -> usize {
 }
 
 /// y[ch, i, j] = sum_t w_t x[ch, clamp(i + a_t), clamp(j + b_t)] for one image [C, H, W].
-fn taps_forward<T: Real>(x: &[T], c: usize, h: usize, w: usize, taps: &[(i64, i64, f64)]) -> Vec<T> {
+fn taps_forward<T: Real>(
+    x: &[T],
+    c: usize,
+    h: usize,
+    w: usize,
+    taps: &[(i64, i64, f64)],
+) -> Vec<T> {
     let mut y = vec![T::ZERO; x.len()];
     for ch in 0..c {
         let plane = ch * h * w;
@@ -205,7 +220,13 @@ fn taps_forward<T: Real>(x: &[T], c: usize, h: usize, w: usize, taps: &[(i64, i6
 }
 
 /// The adjoint of [`taps_forward`]: grad_x[clamp(i + a_t), clamp(j + b_t)] += w_t g[i, j].
-fn taps_backward<T: Real>(g: &[T], c: usize, h: usize, w: usize, taps: &[(i64, i64, f64)]) -> Vec<T> {
+fn taps_backward<T: Real>(
+    g: &[T],
+    c: usize,
+    h: usize,
+    w: usize,
+    taps: &[(i64, i64, f64)],
+) -> Vec<T> {
     let mut grad_x = vec![T::ZERO; g.len()];
     for ch in 0..c {
         let plane = ch * h * w;

@@ -101,9 +101,13 @@ fn check_format(st: &SafeTensors, path: &Path, format: &str, what: &str) -> Resu
 }
 
 fn number(st: &SafeTensors, path: &Path, key: &str) -> Result<usize> {
-    st.meta(key)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| Error::format(path, format!("a whole number '{key}' in the metadata"), "none"))
+    st.meta(key).and_then(|s| s.parse().ok()).ok_or_else(|| {
+        Error::format(
+            path,
+            format!("a whole number '{key}' in the metadata"),
+            "none",
+        )
+    })
 }
 
 fn push_params<T: Real>(st: &mut SafeTensors, net: &mut Sequential<T>) {

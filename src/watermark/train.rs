@@ -229,14 +229,13 @@ impl<T: Real> WatermarkTrainer<T> {
         let bce = bce_with_logits(&logits, keys).to_f64();
         let mse = residual.dot(&residual) / residual.len() as f64;
 
-        let grad_perturbed = self.decoder.backward(&bce_with_logits_backward(&logits, keys));
+        let grad_perturbed = self
+            .decoder
+            .backward(&bce_with_logits_backward(&logits, keys));
         // x_w = x + r: the gradient reaching x_w is the gradient of r (x is data), plus the MSE
         // term's own, d(lambda mean r^2)/dr = 2 lambda r / count.
         let mut grad_residual = self.processing.backward(&grad_perturbed);
-        grad_residual.axpy(
-            T::from_f64(2.0 * lambda / residual.len() as f64),
-            &residual,
-        );
+        grad_residual.axpy(T::from_f64(2.0 * lambda / residual.len() as f64), &residual);
         self.encoder.backward(&grad_residual);
 
         let right: usize = (0..logits.rows())
