@@ -21,6 +21,7 @@
 //! | [`data`] | 10 Class-conditional GANs (the ring: 9) | the built-in data sets (digits, shapes, the 2-D ring); minibatches |
 //! | [`io`] | 1, 4, 11 | atomic writes, PNG images, SVG plots, JSON, safetensors |
 //! | [`mod@bench`], [`profile`], [`cli`] | 2, 13 | `gan bench` and its per-layer stopwatch; the command line |
+//! | [`watermark`] | 14 Watermarks and attribution | keys, encoder and decoder, G's mark, the binomial p-value |
 
 // Doc comments write shapes as [N, C, H, W], as the chapters do; rustdoc would read each
 // bracketed letter as a link.
@@ -48,6 +49,8 @@ pub mod scalar;
 mod scratch;
 pub mod stats;
 pub mod tensor;
+// ch. 14: watermarks: the key, the watermarking network, G's mark, verification
+pub mod watermark;
 
 pub use error::{Error, Result};
 pub use scalar::Real;

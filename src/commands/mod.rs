@@ -8,6 +8,7 @@ mod eval;
 mod restarts;
 mod sample;
 mod train;
+mod watermark;
 
 use crate::cli::{Command, Flag, Matches, Parsed};
 use crate::error::{Error, Result};
@@ -22,6 +23,7 @@ const COMMANDS: &[(&Command, Action)] = &[
     (&eval::EVAL, eval::run),
     (&restarts::RESTARTS, restarts::run),
     (&compare::COMPARE, compare::run),
+    (&watermark::WATERMARK, watermark::run),
 ];
 
 /// `--threads N`, accepted by every command.

@@ -87,6 +87,25 @@ pub(super) const TRAIN: Command = Command {
             help: "continue the run in DIR from its checkpoint (--steps may raise the total)",
             default: None,
         },
+        Flag {
+            name: "init",
+            value: Some("CKPT"),
+            help: "start G and D from this checkpoint (fine-tuning; optimisers start fresh)",
+            default: None,
+        },
+        Flag {
+            name: "watermark",
+            value: Some("FILE"),
+            help: "a watermark decoder.safetensors (gan watermark train): G learns to carry --key",
+            default: None,
+        },
+        Flag {
+            name: "key",
+            value: Some("HEX"),
+            help: "the watermark key, as hex digits (8 for 32 bits)",
+            default: None,
+        },
+        flag("watermark-weight", "BETA", "the weight beta of the watermark term in G's loss", "1"),
         switch("quiet", "print nothing but the final summary"),
         THREADS,
     ],
@@ -212,6 +231,10 @@ pub(super) fn config(m: &Matches) -> Result<TrainConfig> {
         hidden: m.value("hidden")?,
         noise_std: m.value("noise-std")?,
         learn_prior: m.flag("learn-prior"),
+        watermark: m.text("watermark").map(str::to_string),
+        key: m.text("key").map(str::to_string),
+        watermark_weight: m.value("watermark-weight")?,
+        init: m.text("init").map(str::to_string),
         data,
         labels,
     };
@@ -301,8 +324,18 @@ fn data_is_ring(config: &TrainConfig) -> bool {
 }
 
 fn describe(c: &TrainConfig) -> String {
+    let mut extra = String::new();
+    if let Some(init) = &c.init {
+        extra += &format!(", starting from {init}");
+    }
+    if let (Some(decoder), Some(key)) = (&c.watermark, &c.key) {
+        extra += &format!(
+            ", watermark key {key} (decoder {decoder}, beta {})",
+            c.watermark_weight
+        );
+    }
     format!(
-        "{}{} {}x{}, {} steps of batch {}, k = {}, {} loss, {}",
+        "{}{} {}x{}, {} steps of batch {}, k = {}, {} loss, {}{extra}",
         if c.conditional { "conditional " } else { "" },
         c.data,
         c.image_size,

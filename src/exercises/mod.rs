@@ -105,3 +105,9 @@ pub mod ch13_scaling;
 #[cfg(not(feature = "exercises"))]
 #[path = "solutions/ch13_scaling.rs"]
 pub mod ch13_scaling;
+
+#[cfg(feature = "exercises")]
+pub mod ch14_watermark;
+#[cfg(not(feature = "exercises"))]
+#[path = "solutions/ch14_watermark.rs"]
+pub mod ch14_watermark;

@@ -70,6 +70,11 @@ impl TrainConfig {
             ("noise_std".into(), num(self.noise_std)),
             ("learn_prior".into(), Json::Bool(self.learn_prior)),
             ("hidden".into(), int(self.hidden)),
+            // Chapter 14, so that a resumed run keeps its watermark.
+            ("watermark".into(), optional(&self.watermark)),
+            ("key".into(), optional(&self.key)),
+            ("watermark_weight".into(), num(self.watermark_weight)),
+            ("init".into(), optional(&self.init)),
         ])
     }
 
@@ -104,18 +109,21 @@ impl TrainConfig {
                 .map(str::to_string)
                 .ok_or_else(|| bad(key, "a string"))
         };
-        Ok(TrainConfig {
-            data: text("data")?,
-            // Absent from checkpoints older than chapter 11: no label file.
-            labels: match json.get("labels") {
-                None | Some(Json::Null) => None,
-                Some(value) => Some(
+        // Absent from older checkpoints (labels: chapter 11; watermark, key, init: chapter 14).
+        let optional_text = |key: &str| -> Result<Option<String>> {
+            match json.get(key) {
+                None | Some(Json::Null) => Ok(None),
+                Some(value) => Ok(Some(
                     value
                         .as_str()
-                        .ok_or_else(|| bad("labels", "a file name or null"))?
+                        .ok_or_else(|| bad(key, "a string or null"))?
                         .to_string(),
-                ),
-            },
+                )),
+            }
+        };
+        Ok(TrainConfig {
+            data: text("data")?,
+            labels: optional_text("labels")?,
             data_size: int("data_size")?,
             conditional: flag("conditional")?,
             image_size: int("image_size")?,
@@ -143,8 +151,19 @@ impl TrainConfig {
             noise_std: num("noise_std")?,
             learn_prior: flag("learn_prior")?,
             hidden: int("hidden")?,
+            watermark: optional_text("watermark")?,
+            key: optional_text("key")?,
+            watermark_weight: match json.get("watermark_weight") {
+                None => 1.0,
+                Some(_) => num("watermark_weight")?,
+            },
+            init: optional_text("init")?,
         })
     }
+}
+
+fn optional(text: &Option<String>) -> Json {
+    text.as_ref().map_or(Json::Null, Json::str)
 }
 
 /// Saves everything needed to sample from, export, or resume the run, atomically.
@@ -342,6 +361,36 @@ impl Checkpoint {
             ));
         }
         Ok(v)
+    }
+
+    /// Starts `trainer` from this checkpoint's players for fine-tuning (`--init`, chapter 14):
+    /// G, D (with BatchNorm's running statistics) and the noise prior. The optimisers, the step
+    /// count and the random streams stay fresh. The players must have the same shape.
+    pub fn restore_players(&self, trainer: &mut Trainer<f32>) -> Result<()> {
+        let (mine, theirs) = (&trainer.config, &self.config);
+        let shape = |c: &TrainConfig| (c.image_size, c.nz, c.ngf, c.ndf, c.patch, c.hidden);
+        if shape(mine) != shape(theirs)
+            || (trainer.g.config.classes, trainer.g.config.channels)
+                != (self.classes, self.channels)
+        {
+            return Err(Error::format(
+                &self.path,
+                format!(
+                    "players of this run's shape (image size {}, nz {}, ngf {}, ndf {}, patch {}, {} classes, {} channel(s))",
+                    mine.image_size, mine.nz, mine.ngf, mine.ndf, mine.patch,
+                    trainer.g.config.classes, trainer.g.config.channels
+                ),
+                format!(
+                    "image size {}, nz {}, ngf {}, ndf {}, patch {}, {} classes, {} channel(s): give the same flags as its run",
+                    theirs.image_size, theirs.nz, theirs.ngf, theirs.ndf, theirs.patch,
+                    self.classes, self.channels
+                ),
+            ));
+        }
+        self.restore_network(&mut trainer.g.net)?;
+        self.restore_network(&mut trainer.d.net)?;
+        self.restore_tensor("prior.mu", &mut trainer.prior.mu)?;
+        self.restore_tensor("prior.sigma", &mut trainer.prior.sigma)
     }
 
     /// Puts every saved value back into `trainer` (built from the same configuration).

@@ -77,10 +77,13 @@ pub fn checkpoint_path(out: &Path) -> PathBuf {
     out.join("checkpoint.safetensors")
 }
 
-/// Trains from scratch into `options.out`.
+/// Trains from scratch (or, with `config.init`, from another run's players) into `options.out`.
 pub fn train(config: TrainConfig, options: &RunOptions) -> Result<RunSummary> {
     let data = load_training_data(&config)?;
-    let trainer = Trainer::<f32>::new(config, data)?;
+    let mut trainer = Trainer::<f32>::new(config, data)?;
+    if let Some(init) = trainer.config.init.clone() {
+        Checkpoint::load(Path::new(&init))?.restore_players(&mut trainer)?;
+    }
     run(trainer, Vec::new(), options)
 }
 

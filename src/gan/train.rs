@@ -29,6 +29,8 @@ use crate::optim::{Adam, Optimizer, ParamRef, Sgd};
 use crate::rng::Rng;
 use crate::scalar::Real;
 use crate::tensor::Tensor;
+use crate::watermark::GeneratorMark;
+use std::path::Path;
 
 /// Which gradient-based learning rule updates each player.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,6 +80,16 @@ pub struct TrainConfig {
     pub learn_prior: bool,
     /// Hidden width of the 2-D players (ring).
     pub hidden: usize,
+    /// Chapter 14: a frozen watermark decoder (decoder.safetensors); G's step then adds
+    /// `watermark_weight` * BCE(decoder(G(z)), key).
+    pub watermark: Option<String>,
+    /// The key G learns to carry, as hex digits (with `watermark`).
+    pub key: Option<String>,
+    /// beta, the weight of the watermark term.
+    pub watermark_weight: f64,
+    /// A checkpoint whose G, D and noise prior the run starts from (fine-tuning); the
+    /// optimisers, the step count and the random streams start fresh.
+    pub init: Option<String>,
 }
 
 impl Default for TrainConfig {
@@ -105,6 +117,10 @@ impl Default for TrainConfig {
             noise_std: 1.0,
             learn_prior: false,
             hidden: 128,
+            watermark: None,
+            key: None,
+            watermark_weight: 1.0,
+            init: None,
         }
     }
 }
@@ -156,6 +172,8 @@ pub struct StepStats {
     pub d_x: f64,
     /// Mean D(G(z)) over the fake minibatch, before D's update: D's belief that fakes are real.
     pub d_g_z: f64,
+    /// beta * BCE(decoder(G(z)), key) when training with a watermark (chapter 14), else 0.
+    pub watermark_loss: f64,
 }
 
 /// Two players, their optimisers, the noise prior, the data and the random streams.
@@ -172,6 +190,8 @@ pub struct Trainer<T: Real> {
     pub rng: Rng,
     /// Iterations done.
     pub step: usize,
+    /// The frozen watermark decoder and key, when G learns to carry a watermark (chapter 14).
+    pub mark: Option<GeneratorMark<T>>,
 }
 
 impl<T: Real> Trainer<T> {
@@ -237,6 +257,23 @@ impl<T: Real> Trainer<T> {
                 (g, d)
             }
         };
+        let mark =
+            match (&config.watermark, &config.key, &data) {
+                (None, None, _) => None,
+                (Some(_), None, _) | (None, Some(_), _) => return Err(Error::usage(
+                    "a watermark needs both the decoder (--watermark FILE) and the key (--key HEX)",
+                )),
+                (Some(_), Some(_), TrainingData::Points(_)) => {
+                    return Err(Error::usage("watermarks are for images, not the 2-D ring"))
+                }
+                (Some(path), Some(key), TrainingData::Images(set)) => Some(GeneratorMark::load(
+                    Path::new(path),
+                    key,
+                    config.watermark_weight,
+                    config.image_size,
+                    set.image_shape().0,
+                )?),
+            };
         let make_optimizer = |lr: f64| -> Box<dyn Optimizer<T>> {
             match config.optimizer {
                 OptimizerKind::Adam => Box::new(Adam::new(lr, config.betas.0, config.betas.1)),
@@ -255,6 +292,7 @@ impl<T: Real> Trainer<T> {
             data,
             config,
             step: 0,
+            mark,
         })
     }
 
@@ -317,9 +355,15 @@ impl<T: Real> Trainer<T> {
         let logits = self.d.forward(&fake, labels.as_deref());
         stats.g_loss = g_loss(self.config.loss, &logits).to_f64();
         // D is fixed here: its backward gives dL/d(image) and leaves its own gradients alone.
-        let grad_fake = self
+        let mut grad_fake = self
             .d
             .backward_frozen(&grad_g_loss(self.config.loss, &logits));
+        if let Some(mark) = &mut self.mark {
+            // Chapter 14: + beta * BCE(decoder(G(z)), key), through the frozen decoder into G.
+            let (loss, grad_images) = mark.loss(&fake);
+            grad_fake.axpy(T::ONE, &grad_images);
+            stats.watermark_loss = loss;
+        }
         self.g.net.zero_grad();
         self.prior.zero_grad();
         let grad_z = if self.prior.learnable {
