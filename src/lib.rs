@@ -33,6 +33,7 @@ pub mod commands;
 pub mod data;
 pub mod error;
 pub mod exercises;
+pub mod forensics; // ch. 14: fake detection, model attribution, image attribution
 pub mod gan;
 pub mod gemm;
 pub mod init;

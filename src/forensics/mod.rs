@@ -1,0 +1,14 @@
+//! Chapter 14. Forensics without a watermark: is an image fake (detection), which generator
+//! made it (model attribution), and which training images is it closest to (image attribution).
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | [`data`] | real images and generators' samples, labelled; a seeded held-out split |
+//! | [`nearest`] | k nearest neighbours (squared Euclidean), with a brute-force reference |
+//! | [`roc`] | the ROC curve and its area, as the Mann-Whitney statistic |
+//! | [`confusion`] | the confusion matrix, as text and as an SVG heat map |
+
+pub mod confusion;
+pub mod data;
+pub mod nearest;
+pub mod roc;
