@@ -32,6 +32,7 @@ pub mod cli;
 pub mod commands;
 pub mod data;
 pub mod error;
+pub mod eval; // ch. 12: a classifier to judge in, metrics, restarts, the paired bootstrap
 pub mod exercises;
 pub mod forensics; // ch. 14: fake detection, model attribution, image attribution
 pub mod gan;
