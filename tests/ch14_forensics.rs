@@ -153,3 +153,311 @@ fn confusion_matrix_counts_and_draws() {
     assert!(ConfusionMatrix::new(&names, &[0, 3], &[0, 0]).is_err());
     assert!(ConfusionMatrix::new(&names, &[0], &[0, 0]).is_err());
 }
+
+// ---- the detector and the attributor on data separable by construction ---------------------------
+
+use gan::eval::classifier::ClassifierTraining;
+use gan::forensics::classify::{ForensicModel, Task};
+use gan::forensics::data::Labelled;
+
+/// `n` noisy 8 x 8 grey images per class; class c > 0 has a bright 3 x 3 block in corner c - 1
+/// (class 0: no block). Separable by construction: look at the corners.
+fn corners(classes: usize, n: usize, seed: u64) -> Labelled {
+    let mut rng = gan::rng::Rng::new(seed);
+    let groups = (0..classes)
+        .map(|c| {
+            let mut t = Tensor::from_fn(&[n, 1, 8, 8], |_| rng.uniform_range(-1.0, 0.2) as f32);
+            for i in 0..n {
+                for y in 0..8 {
+                    for x in 0..8 {
+                        let corner = match (y < 3, x < 3, y >= 5, x >= 5) {
+                            (true, true, _, _) => 1,
+                            (true, _, _, true) => 2,
+                            (_, true, true, _) => 3,
+                            _ => 0,
+                        };
+                        if c > 0 && corner == c {
+                            t.as_mut_slice()[i * 64 + y * 8 + x] = 1.0;
+                        }
+                    }
+                }
+            }
+            t
+        })
+        .collect();
+    Labelled::from_groups(groups, (0..classes).map(|c| format!("class {c}")).collect()).unwrap()
+}
+
+fn tiny_training() -> ClassifierTraining {
+    ClassifierTraining {
+        steps: 60,
+        batch: 16,
+        lr: 3e-3,
+        seed: 3,
+    }
+}
+
+#[test]
+fn detector_and_attributor_separate_separable_images() {
+    for (task, classes) in [(Task::Detect, 2), (Task::Attribute, 3)] {
+        let set = corners(classes, 48, 5);
+        let (train, test) = set.split(0.25, 9);
+        assert_eq!(test.len(), 12 * classes);
+        let mut model =
+            ForensicModel::train(task, &train, 4, 8, &tiny_training(), &mut |_, _| {}).unwrap();
+        let held_out = model.evaluate(&test).unwrap();
+        assert!(
+            held_out.accuracy >= 0.95 && held_out.auc >= 0.99,
+            "{task:?}: accuracy {} AUC {}\n{}",
+            held_out.accuracy,
+            held_out.auc,
+            held_out.confusion.to_text()
+        );
+        // Saved and read back, the model answers the same; the other task's reader refuses it.
+        let dir =
+            std::env::temp_dir().join(format!("gan-ch14-{}-{}", task.name(), std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("model.safetensors");
+        model.save(&path).unwrap();
+        let mut back = ForensicModel::load(&path, task).unwrap();
+        assert_eq!(back.names, model.names);
+        assert_eq!(
+            back.probabilities(&test.images).unwrap(),
+            model.probabilities(&test.images).unwrap()
+        );
+        let other = if task == Task::Detect {
+            Task::Attribute
+        } else {
+            Task::Detect
+        };
+        let err = ForensicModel::load(&path, other)
+            .err()
+            .expect("the wrong task is refused");
+        assert!(
+            err.to_string()
+                .contains(&format!("gan {} train", task.name())),
+            "{err}"
+        );
+        // Images of the wrong shape are a clear error naming both shapes.
+        let err = model
+            .probabilities(&Tensor::zeros(&[2, 1, 16, 16]))
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("[N, 1, 8, 8]") && text.contains("[2, 1, 16, 16]"),
+            "{text}"
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
+
+#[test]
+fn split_holds_out_every_class_and_is_seeded() {
+    let set = corners(3, 20, 1);
+    let (train, test) = set.split(0.25, 4);
+    assert_eq!((train.len(), test.len()), (45, 15));
+    for c in 0..3 {
+        assert_eq!(test.labels.iter().filter(|&&l| l == c).count(), 5);
+    }
+    let (_, again) = set.split(0.25, 4);
+    assert_eq!(again.labels, test.labels);
+    assert_eq!(again.images.as_slice(), test.images.as_slice());
+    // Groups of different image shapes are refused.
+    let err = Labelled::from_groups(
+        vec![Tensor::zeros(&[2, 1, 8, 8]), Tensor::zeros(&[2, 1, 4, 4])],
+        vec!["a".into(), "b".into()],
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("[1, 4, 4]"), "{err}");
+}
+
+// ---- the commands, end to end on a tiny run ------------------------------------------------------
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Runs `gan ARGS`; returns (success, stdout, stderr).
+fn gan(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_gan"))
+        .args(args)
+        .env("GAN_THREADS", "2")
+        .output()
+        .expect("the gan binary runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn ok(args: &[&str]) -> String {
+    let (success, stdout, stderr) = gan(args);
+    assert!(success, "gan {args:?} failed:\n{stdout}\n{stderr}");
+    stdout
+}
+
+fn err(args: &[&str]) -> String {
+    let (success, stdout, stderr) = gan(args);
+    assert!(!success, "gan {args:?} should fail:\n{stdout}");
+    stderr
+}
+
+/// Digits shrunk to `size` x `size`, written as a user would: images.npy and labels.npy.
+fn write_digits(dir: &Path, size: usize, n: usize) -> (String, String) {
+    let set = gan::data::files::resize_square(
+        &gan::data::Dataset::builtin("digits", n, 1).unwrap(),
+        size,
+    )
+    .unwrap();
+    let images = dir.join(format!("digits{size}.npy"));
+    let labels = dir.join(format!("digits{size}.labels.npy"));
+    std::fs::write(
+        &images,
+        gan::io::npy::encode_f32(set.images.shape(), set.images.as_slice()),
+    )
+    .unwrap();
+    let l: Vec<i64> = set.labels.iter().map(|&l| l as i64).collect();
+    std::fs::write(&labels, gan::io::npy::encode_i64(&[l.len()], &l)).unwrap();
+    (images.display().to_string(), labels.display().to_string())
+}
+
+fn tiny_gan(dir: &Path, data: &(String, String), size: usize, seed: u64) -> String {
+    let out = dir.join(format!("g{size}-{seed}"));
+    let (out_s, size_s, seed_s) = (
+        out.display().to_string(),
+        size.to_string(),
+        seed.to_string(),
+    );
+    ok(&[
+        "train",
+        "--data",
+        &data.0,
+        "--labels",
+        &data.1,
+        "--image-size",
+        &size_s,
+        "--steps",
+        "3",
+        "--batch",
+        "8",
+        "--nz",
+        "8",
+        "--ngf",
+        "4",
+        "--ndf",
+        "4",
+        "--seed",
+        &seed_s,
+        "--out",
+        &out_s,
+        "--sample-every",
+        "0",
+        "--save-every",
+        "0",
+        "--quiet",
+    ]);
+    out.join("checkpoint.safetensors").display().to_string()
+}
+
+#[test]
+fn commands_end_to_end() {
+    let dir: PathBuf = std::env::temp_dir().join(format!("gan-ch14-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = |name: &str| dir.join(name).display().to_string();
+    let data8 = write_digits(&dir, 8, 96);
+    let data16 = write_digits(&dir, 16, 16);
+    let (g1, g2, g16) = (
+        tiny_gan(&dir, &data8, 8, 1),
+        tiny_gan(&dir, &data8, 8, 2),
+        tiny_gan(&dir, &data16, 16, 1),
+    );
+    let small = [
+        "--steps",
+        "20",
+        "--batch",
+        "16",
+        "--width",
+        "4",
+        "--features",
+        "8",
+    ];
+
+    // Detection: train, report, files.
+    let fakes = format!("{g1},{g2}");
+    let mut args = vec![
+        "detect", "train", "--real", &data8.0, "--fake", &fakes, "--n", "64",
+    ];
+    let out_det = d("det");
+    args.extend_from_slice(&small);
+    args.extend_from_slice(&["--out", &out_det]);
+    let stdout = ok(&args);
+    assert!(
+        stdout.contains("held out: accuracy") && stdout.contains("ROC AUC"),
+        "{stdout}"
+    );
+    for f in ["detector.safetensors", "detect.json", "confusion.svg"] {
+        assert!(dir.join("det").join(f).exists(), "{f} missing");
+    }
+    let json = std::fs::read_to_string(dir.join("det/detect.json")).unwrap();
+    let json = gan::io::json::Json::parse(&json).unwrap();
+    assert!(json.get("auc").and_then(|a| a.as_f64()).is_some());
+
+    // P(fake) for every image of a .npy written by `gan sample`.
+    let samples = d("s.npy");
+    ok(&["sample", "--checkpoint", &g1, "--n", "6", "--npy", &samples]);
+    let detector = d("det/detector.safetensors");
+    let stdout = ok(&["detect", "--detector", &detector, &samples]);
+    assert_eq!(stdout.matches("P(fake) = ").count(), 6, "{stdout}");
+    // Images of another size are refused, naming both shapes.
+    let stderr = err(&["detect", "--detector", &detector, &data16.0]);
+    assert!(
+        stderr.contains("[N, 1, 8, 8]") && stderr.contains("[16, 1, 16, 16]"),
+        "{stderr}"
+    );
+
+    // Attribution: a generator of another image size among --generators is a clear error.
+    let three = format!("{g1},{g2},{g16}");
+    let stderr = err(&[
+        "attribute",
+        "train",
+        "--generators",
+        &three,
+        "--out",
+        &d("att"),
+    ]);
+    assert!(
+        stderr.contains("[1, 16, 16]") && stderr.contains("[1, 8, 8]"),
+        "{stderr}"
+    );
+    let two = format!("{g1},{g2}");
+    let out_att = d("att");
+    let mut args = vec![
+        "attribute",
+        "train",
+        "--generators",
+        &two,
+        "--n",
+        "32",
+        "--out",
+        &out_att,
+    ];
+    args.extend_from_slice(&small);
+    let stdout = ok(&args);
+    assert!(stdout.contains("held out: accuracy"), "{stdout}");
+    let attributor = d("att/attributor.safetensors");
+    let stdout = ok(&["attribute", "--model", &attributor, &samples]);
+    assert!(stdout.contains("of 6 attributed to"), "{stdout}");
+    // Each command refuses the other's model.
+    let stderr = err(&["detect", "--detector", &attributor, &samples]);
+    assert!(stderr.contains("gan attribute train"), "{stderr}");
+
+    // Image attribution: the nearest training images, as a PNG.
+    let png = d("nearest.png");
+    let stdout = ok(&[
+        "nearest", "--data", &data8.0, "--labels", &data8.1, &samples, "--k", "3", "--png", &png,
+        "--steps", "10",
+    ]);
+    assert_eq!(stdout.matches("nearest in pixels").count(), 6, "{stdout}");
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+    std::fs::remove_dir_all(&dir).ok();
+}

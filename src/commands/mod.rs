@@ -2,7 +2,10 @@
 //! Every error comes back as one clear message; `main` prints it and exits non-zero (2 for a
 //! bad command line).
 
+mod attribute;
 mod bench;
+mod detect;
+mod nearest;
 mod sample;
 mod train;
 
@@ -16,6 +19,9 @@ const COMMANDS: &[(&Command, Action)] = &[
     (&train::TRAIN, train::run),
     (&sample::SAMPLE, sample::run),
     (&bench::BENCH, bench::run),
+    (&detect::DETECT, detect::run),
+    (&attribute::ATTRIBUTE, attribute::run),
+    (&nearest::NEAREST, nearest::run),
 ];
 
 /// `--threads N`, accepted by every command.

@@ -7,8 +7,14 @@
 //! | [`nearest`] | k nearest neighbours (squared Euclidean), with a brute-force reference |
 //! | [`roc`] | the ROC curve and its area, as the Mann-Whitney statistic |
 //! | [`confusion`] | the confusion matrix, as text and as an SVG heat map |
+//! | [`classify`] | the detector and the attributor: chapter 12's classifier with 2 or K classes |
+//! | [`discriminator`] | the GAN's own D as a detector |
+//! | [`image_attribution`] | nearest training images in pixel and feature space; memorisation |
 
+pub mod classify;
 pub mod confusion;
 pub mod data;
+pub mod discriminator;
+pub mod image_attribution;
 pub mod nearest;
 pub mod roc;
