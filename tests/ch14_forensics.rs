@@ -408,6 +408,19 @@ fn commands_end_to_end() {
     let detector = d("det/detector.safetensors");
     let stdout = ok(&["detect", "--detector", &detector, &samples]);
     assert_eq!(stdout.matches("P(fake) = ").count(), 6, "{stdout}");
+    // A PNG is one image.
+    let image = gan::io::npy::load(Path::new(&samples)).unwrap();
+    let gan::io::npy::NpyData::F64(values) = image.data else {
+        panic!("float samples")
+    };
+    let bytes: Vec<u8> = values[..64]
+        .iter()
+        .map(|&v| ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8)
+        .collect();
+    let png = d("one.png");
+    gan::io::png::save_png(&png, 8, 8, 1, &bytes).unwrap();
+    let stdout = ok(&["detect", "--detector", &detector, &png]);
+    assert_eq!(stdout.matches("P(fake) = ").count(), 1, "{stdout}");
     // Images of another size are refused, naming both shapes.
     let stderr = err(&["detect", "--detector", &detector, &data16.0]);
     assert!(
@@ -460,4 +473,250 @@ fn commands_end_to_end() {
     assert_eq!(stdout.matches("nearest in pixels").count(), 6, "{stdout}");
     assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+// ---- exercises -----------------------------------------------------------------------------------
+//
+// The `exercise_*` tests check exercises 14.1 and 14.2; run them on your own code with
+// `cargo test --release --features exercises --test ch14_forensics -- exercise_`.
+
+use gan::exercises::ch14_forensics::{cosine_nearest, tpr_at_fpr};
+
+#[test]
+fn exercise_tpr_at_fpr() {
+    let pos = |v: &[u8]| v.iter().map(|&b| b == 1).collect::<Vec<bool>>();
+    // Fakes 0.9, 0.7, 0.4; real 0.8, 0.3, 0.2, 0.1.
+    let scores = [0.9, 0.8, 0.7, 0.4, 0.3, 0.2, 0.1];
+    let labels = pos(&[1, 0, 1, 1, 0, 0, 0]);
+    for (max_fpr, expected, why) in [
+        (
+            0.0,
+            1.0 / 3.0,
+            "no real image may be flagged: only t = 0.9 qualifies",
+        ),
+        (
+            0.25,
+            1.0,
+            "one real image of 4 may be flagged: t = 0.4 catches all 3 fakes",
+        ),
+        (1.0, 1.0, "everything may be flagged"),
+    ] {
+        let yours = tpr_at_fpr(&scores, &labels, max_fpr);
+        assert!(
+            (yours - expected).abs() < 1e-12,
+            "tpr_at_fpr(max_fpr = {max_fpr}) = {yours}, expected {expected}: {why}"
+        );
+    }
+    // Ties are flagged together: a real image tied with the top fake costs its FPR at once.
+    let yours = tpr_at_fpr(&[0.9, 0.9, 0.1, 0.1], &pos(&[1, 0, 1, 0]), 0.0);
+    assert_eq!(
+        yours, 0.0,
+        "the fake at 0.9 cannot be flagged without the real image at 0.9 (the threshold flags \
+         every score >= t); with max_fpr = 0 nothing qualifies"
+    );
+    // Against the ROC curve's points, on random scores with ties.
+    let mut rng = gan::rng::Rng::new(4);
+    for _ in 0..50 {
+        let n = 2 + rng.below(30);
+        let scores: Vec<f64> = (0..n).map(|_| rng.below(6) as f64).collect();
+        let mut labels: Vec<bool> = (0..n).map(|_| rng.below(2) == 1).collect();
+        labels[0] = true;
+        labels[1] = false;
+        let roc = roc_curve(&scores, &labels).unwrap();
+        for max_fpr in [0.0, 0.1, 0.5] {
+            let expected = roc
+                .fpr
+                .iter()
+                .zip(&roc.tpr)
+                .filter(|&(&f, _)| f <= max_fpr)
+                .map(|(_, &t)| t)
+                .fold(0.0, f64::max);
+            let yours = tpr_at_fpr(&scores, &labels, max_fpr);
+            assert!(
+                (yours - expected).abs() < 1e-12,
+                "tpr_at_fpr({scores:?}, {labels:?}, {max_fpr}) = {yours}, but the best ROC point \
+                 with FPR <= {max_fpr} has TPR {expected}"
+            );
+        }
+    }
+}
+
+#[test]
+fn exercise_cosine_nearest() {
+    // Row 1 is the query at half contrast (distance 0); row 3 points the other way (distance 2);
+    // row 4 is zero (distance 1 by convention); rows 0 and 2 are duplicates (a tie).
+    let reference = Tensor::from_vec(
+        &[5, 3],
+        vec![
+            1., 0., 0., 0.5, 0.5, 0., 1., 0., 0., -1., -1., 0., 0., 0., 0.,
+        ],
+    )
+    .unwrap();
+    let query = [1.0f32, 1.0, 0.0];
+    let yours = cosine_nearest(&reference, &query, 5);
+    assert_eq!(
+        yours,
+        vec![1, 0, 2, 4, 3],
+        "expected the scaled copy first (cosine distance 0), then the tied rows 0 and 2 (smaller \
+         index first), then the zero row (distance 1), then the opposite one (distance 2)"
+    );
+    assert_eq!(
+        cosine_nearest(&reference, &query, 2),
+        vec![1, 0],
+        "keep only the first k"
+    );
+    // On rows scaled to length 1, cosine order is Euclidean order: |q - r|^2 = 2 - 2 cos.
+    let mut rng = gan::rng::Rng::new(9);
+    let unit = |v: Vec<f32>| {
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.into_iter().map(|x| x / n).collect::<Vec<f32>>()
+    };
+    let mut data = Vec::new();
+    for _ in 0..20 {
+        data.extend(unit((0..4).map(|_| rng.normal(0.0, 1.0) as f32).collect()));
+    }
+    let reference = Tensor::from_vec(&[20, 4], data).unwrap();
+    let q = unit((0..4).map(|_| rng.normal(0.0, 1.0) as f32).collect());
+    let euclid = nearest(
+        &reference,
+        &Tensor::from_vec(&[1, 4], q.clone()).unwrap(),
+        5,
+    )
+    .unwrap();
+    assert_eq!(
+        cosine_nearest(&reference, &q, 5),
+        euclid[0].indices,
+        "on unit vectors the cosine distance is half the squared Euclidean one, so the order \
+         must match forensics::nearest"
+    );
+}
+
+// ---- PNG input -----------------------------------------------------------------------------------
+
+use gan::forensics::png_input::{decode_png, inflate};
+
+#[test]
+fn inflate_decodes_fixed_and_dynamic_huffman_blocks() {
+    // zlib.compressobj(9, DEFLATED, -15) of b"abcabcabcabcabcabc hello hello hello": one block
+    // with the fixed codes.
+    let fixed = [75, 76, 74, 78, 68, 69, 10, 25, 169, 57, 57, 249, 200, 36, 0];
+    assert_eq!(
+        inflate(&fixed).unwrap(),
+        b"abcabcabcabcabcabc hello hello hello"
+    );
+    // The same for 300 letters of a skewed alphabet: one block with transmitted (dynamic) codes.
+    let dynamic: [u8; 119] = [
+        45, 143, 1, 22, 192, 32, 8, 66, 207, 10, 200, 253, 175, 48, 160, 205, 55, 43, 133, 111, 65,
+        0, 45, 145, 16, 207, 57, 72, 48, 13, 45, 184, 176, 15, 17, 28, 155, 81, 109, 132, 56, 171,
+        166, 212, 168, 30, 83, 172, 89, 209, 181, 173, 22, 155, 89, 4, 246, 183, 176, 125, 191,
+        226, 226, 26, 58, 76, 154, 175, 205, 55, 22, 197, 118, 235, 121, 120, 15, 113, 143, 85,
+        209, 253, 72, 214, 93, 239, 196, 61, 197, 112, 46, 86, 195, 83, 183, 209, 238, 179, 102,
+        72, 114, 71, 6, 226, 61, 33, 58, 229, 246, 187, 45, 214, 125, 202, 44, 206, 204, 6, 62,
+    ];
+    let mut s: u64 = 0;
+    let expected: Vec<u8> = (0..300)
+        .map(|_| {
+            s = (s * 1103515245 + 12345) % (1 << 31);
+            b"aaaaaaaabbbbccde"[((s >> 16) % 16) as usize]
+        })
+        .collect();
+    assert_eq!(inflate(&dynamic).unwrap(), expected);
+    // Damaged streams are errors, never panics.
+    for cut in 0..dynamic.len() {
+        let _ = inflate(&dynamic[..cut]);
+    }
+    assert!(inflate(&[0x07]).is_err(), "block type 3 is reserved");
+}
+
+/// A PNG of `pixels` (RGB, 8 bits) whose rows use PNG's filters 0-4 in turn.
+fn png_with_filters(width: usize, height: usize, pixels: &[u8]) -> Vec<u8> {
+    let stride = width * 3;
+    let mut raw = Vec::new();
+    for y in 0..height {
+        let filter = (y % 5) as u8;
+        raw.push(filter);
+        for x in 0..stride {
+            let at = |yy: Option<usize>, xx: Option<usize>| match (yy, xx) {
+                (Some(yy), Some(xx)) => pixels[yy * stride + xx] as i16,
+                _ => 0,
+            };
+            let (a, b, c) = (
+                at(Some(y), x.checked_sub(3)),
+                at(y.checked_sub(1), Some(x)),
+                at(y.checked_sub(1), x.checked_sub(3)),
+            );
+            let predicted = match filter {
+                0 => 0,
+                1 => a,
+                2 => b,
+                3 => (a + b) / 2,
+                _ => {
+                    let p = a + b - c;
+                    let (pa, pb, pc) = ((p - a).abs(), (p - b).abs(), (p - c).abs());
+                    if pa <= pb && pa <= pc {
+                        a
+                    } else if pb <= pc {
+                        b
+                    } else {
+                        c
+                    }
+                }
+            };
+            raw.push((pixels[y * stride + x] as i16 - predicted).rem_euclid(256) as u8);
+        }
+    }
+    let chunk = |kind: &[u8], body: &[u8]| {
+        let mut c = (body.len() as u32).to_be_bytes().to_vec();
+        let mut typed = kind.to_vec();
+        typed.extend_from_slice(body);
+        c.extend_from_slice(&typed);
+        c.extend_from_slice(&gan::io::png::crc32(&typed).to_be_bytes());
+        c
+    };
+    let mut ihdr = (width as u32).to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&(height as u32).to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let mut png = gan::forensics::png_input::PNG_SIGNATURE.to_vec();
+    png.extend(chunk(b"IHDR", &ihdr));
+    png.extend(chunk(b"IDAT", &gan::io::png::zlib_stored(&raw)));
+    png.extend(chunk(b"IEND", &[]));
+    png
+}
+
+#[test]
+fn png_images_read_back_as_written() {
+    // This program's own PNGs (grey and RGB) come back as the images written.
+    for channels in [1, 3] {
+        let (w, h) = (7, 5);
+        let pixels: Vec<u8> = (0..w * h * channels)
+            .map(|i| (i * 37 % 256) as u8)
+            .collect();
+        let png = gan::io::png::encode_png(w, h, channels, &pixels);
+        let image = decode_png(&png).unwrap();
+        assert_eq!(image.shape(), &[1, channels, h, w]);
+        for (i, &p) in pixels.iter().enumerate() {
+            let (y, x, c) = (i / (w * channels), i / channels % w, i % channels);
+            let v = image.as_slice()[(c * h + y) * w + x];
+            assert_eq!(((v + 1.0) * 127.5).round() as u8, p, "pixel {i}");
+        }
+    }
+    // Rows filtered by Sub, Up, Average and Paeth are undone.
+    let (w, h) = (4, 6);
+    let pixels: Vec<u8> = (0..w * h * 3)
+        .map(|i| ((i * i * 7 + 3) % 256) as u8)
+        .collect();
+    let image = decode_png(&png_with_filters(w, h, &pixels)).unwrap();
+    let back: Vec<u8> = (0..w * h * 3)
+        .map(|i| {
+            let (y, x, c) = (i / (w * 3), i / 3 % w, i % 3);
+            ((image.as_slice()[(c * h + y) * w + x] + 1.0) * 127.5).round() as u8
+        })
+        .collect();
+    assert_eq!(back, pixels);
+    // Not a PNG, or a damaged one: an error.
+    assert!(decode_png(b"GIF89a").unwrap_err().contains("signature"));
+    let png = gan::io::png::encode_png(3, 3, 1, &[0; 9]);
+    for cut in 8..png.len() {
+        let _ = decode_png(&png[..cut]);
+    }
 }

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::eval::classifier::ClassifierTraining;
 use crate::forensics::classify::{ForensicModel, HeldOut, Task};
 use crate::forensics::data::{detection_set, load_real, Labelled, Source};
+use crate::forensics::png_input::{read_png, PNG_SIGNATURE};
 use crate::io::json::Json;
 use crate::io::write_atomic;
 use crate::tensor::Tensor;
@@ -145,15 +146,23 @@ pub(super) fn out_dir(m: &Matches, command: &str) -> Result<PathBuf> {
 pub(super) fn image_files(m: &Matches, command: &str) -> Result<Vec<String>> {
     if m.positionals.is_empty() {
         return Err(Error::usage(format!(
-            "gan {command}: give one or more image files (.npy [N, C, H, W], IDX or CIFAR-10)"
+            "gan {command}: give one or more image files (.npy [N, C, H, W], PNG, IDX or CIFAR-10)"
         )));
     }
     Ok(m.positionals.clone())
 }
 
-/// Images from a file as `gan train --data` reads them (.npy, IDX, CIFAR-10), `[N, C, H, W]` in
-/// [-1, 1].
+/// Images from a file, `[N, C, H, W]` in [-1, 1]: a PNG (one image), or anything `gan train
+/// --data` reads (.npy, IDX, CIFAR-10).
 pub(super) fn read_images(path: &Path) -> Result<Tensor<f32>> {
+    let mut start = [0u8; 8];
+    let is_png = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut start))
+        .is_ok()
+        && start == PNG_SIGNATURE;
+    if is_png {
+        return read_png(path);
+    }
     Ok(files::load_images(path, None)?.dataset.images)
 }
 

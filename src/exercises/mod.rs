@@ -93,3 +93,9 @@ pub mod ch11_files;
 #[cfg(not(feature = "exercises"))]
 #[path = "solutions/ch11_files.rs"]
 pub mod ch11_files;
+
+#[cfg(feature = "exercises")]
+pub mod ch14_forensics;
+#[cfg(not(feature = "exercises"))]
+#[path = "solutions/ch14_forensics.rs"]
+pub mod ch14_forensics;
