@@ -197,7 +197,7 @@ pub(super) fn train_and_report(
     );
     let every = (training.steps / 5).max(1);
     let mut progress = |step: usize, loss: f64| {
-        if step % every == 0 || step == training.steps {
+        if step.is_multiple_of(every) || step == training.steps {
             println!("  step {step}/{}: loss {loss:.4}", training.steps);
         }
     };

@@ -96,7 +96,7 @@ pub(super) fn run(m: &Matches) -> Result<()> {
                 config,
                 &training,
                 &mut |step, loss| {
-                    if step % every == 0 {
+                    if step.is_multiple_of(every) {
                         println!("  step {step}: loss {loss:.4}");
                     }
                 },

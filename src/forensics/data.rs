@@ -227,6 +227,11 @@ pub fn load_real(
 /// generators (sample seeds `seed + 1`, `seed + 2`, ...). Every generator must make images of
 /// the real images' shape.
 pub fn detection_set(real: &Dataset, sources: &mut [Source], seed: u64) -> Result<Labelled> {
+    if sources.is_empty() || real.is_empty() {
+        return Err(Error::usage(
+            "detection needs real images and at least one generator",
+        ));
+    }
     let n = real.len();
     let expected = real.image_shape();
     let mut fakes = Vec::new();
@@ -250,6 +255,13 @@ pub fn attribution_set(
     n_each: usize,
     seed: u64,
 ) -> Result<Labelled> {
+    if sources.len() < 2 || names.len() != sources.len() {
+        return Err(Error::usage(format!(
+            "attribution needs at least 2 generators, one name each; found {} generators and {} names",
+            sources.len(),
+            names.len()
+        )));
+    }
     let expected = sources[0].image_shape();
     let first = sources[0].name.clone();
     let mut groups = Vec::new();
