@@ -1,6 +1,6 @@
 //! Chapter 14: fake detection, model attribution and image attribution, measured.
 //!
-//! cargo run --release --example ch14_forensics
+//! cargo run --release --example ch14_forensics [digits | user]
 //!
 //! Trains (or reuses) three generators that differ only by their seed, on the built-in digits
 //! (the main job's configuration, 600 steps) and on a "user" data set written to a .npy file
@@ -12,18 +12,20 @@
 //!   and on seed 2's fakes (a generator it never saw);
 //! - seed 1's own discriminator used as a detector, on seed 1's and on seed 2's fakes;
 //! - model attribution among the three seeds (accuracy, AUC, confusion-matrix SVG);
-//! - image attribution: the nearest training images of samples (PNG), and the memorisation
-//!   check (distance to the nearest training image, samples against held-out real images).
+//! - image attribution: the nearest training images of samples (PNG), and chapter 12's
+//!   memorisation check (distance to the nearest training image, samples against held-out real
+//!   images).
 //!
 //! Everything goes to `runs/ch14_forensics/`. Existing checkpoints are reused, so a second run
 //! only measures. Expect some minutes the first time (six GAN runs), progress is printed.
 
 use gan::data::Dataset;
 use gan::eval::classifier::{train_classifier, ClassifierConfig, ClassifierTraining};
+use gan::eval::memorisation::memorisation;
 use gan::forensics::classify::{ForensicModel, Task};
 use gan::forensics::data::{attribution_set, detection_set, Labelled, Source};
 use gan::forensics::discriminator::{discriminator_from_checkpoint, discriminator_p_fake};
-use gan::forensics::image_attribution::{attribute_images, memorisation, side_by_side};
+use gan::forensics::image_attribution::{attribute_images, side_by_side};
 use gan::forensics::roc::{accuracy_at, auc};
 use gan::gan::run::{self, RunOptions};
 use gan::gan::train::TrainConfig;
@@ -97,9 +99,16 @@ fn main() -> Result<()> {
             root.join("user"),
         ),
     ];
+    // Only one of the two data sets, if asked.
+    let only_set = std::env::args().nth(1);
+    let wanted = |i: usize| match only_set.as_deref() {
+        Some("digits") => i == 0,
+        Some("user") => i == 1,
+        _ => true,
+    };
     // All runs first (the user's set first: it is the one nobody has trained yet).
     let mut checkpoints = vec![Vec::new(), Vec::new()];
-    for i in [1, 0] {
+    for i in [1, 0].into_iter().filter(|&i| wanted(i)) {
         let (_, base, dir) = &sets[i];
         for seed in 1..=3u64 {
             let config = TrainConfig {
@@ -109,7 +118,10 @@ fn main() -> Result<()> {
             checkpoints[i].push(ensure_run(&dir.join(format!("seed{seed}")), config, start)?);
         }
     }
-    for ((name, base, dir), checkpoints) in sets.iter().zip(&checkpoints) {
+    for (i, ((name, base, dir), checkpoints)) in sets.iter().zip(&checkpoints).enumerate() {
+        if !wanted(i) {
+            continue;
+        }
         measure(name, base, checkpoints, dir, &mut table, start)?;
     }
 
@@ -228,6 +240,45 @@ fn measure(
         format!("accuracy {:.3}, AUC {:.3}", cross.accuracy, cross.auc),
     );
 
+    // A rule by hand, for comparison: the data's backgrounds sit at exactly -1 (or +1), which a
+    // tanh output reaches only when it saturates. Score = the fraction of pixels strictly inside.
+    let inside: Vec<f64> = (0..test.len())
+        .map(|i| {
+            let image = test.pick(&[i]).images;
+            let strictly = image.as_slice().iter().filter(|v| v.abs() < 1.0).count();
+            strictly as f64 / image.len() as f64
+        })
+        .collect();
+    let truth: Vec<bool> = test.labels.iter().map(|&l| l == 1).collect();
+    row(
+        "hand-made rule: fraction of pixels strictly inside (-1, 1)",
+        format!("AUC {:.3}", auc(&inside, &truth)?),
+    );
+
+    // The same held-out images rounded to 256 grey levels, as saving them to a PNG would: real
+    // and fake backgrounds now both sit at exactly -1 (or +1).
+    let mut rounded = test.clone();
+    rounded
+        .images
+        .map_inplace(|v| ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() / 127.5 - 1.0);
+    let inside_rounded: Vec<f64> = (0..rounded.len())
+        .map(|i| {
+            let image = rounded.pick(&[i]).images;
+            let strictly = image.as_slice().iter().filter(|v| v.abs() < 1.0).count();
+            strictly as f64 / image.len() as f64
+        })
+        .collect();
+    let after = detector.evaluate(&rounded)?;
+    row(
+        "the same, held-out images rounded to 8 bits: detector / hand-made rule",
+        format!(
+            "detector accuracy {:.3}, AUC {:.3} / rule AUC {:.3}",
+            after.accuracy,
+            after.auc,
+            auc(&inside_rounded, &truth)?
+        ),
+    );
+
     // ---- the GAN's own discriminator as a detector ----
     println!("{} {name}: the discriminator as a detector", clock());
     let mut d = discriminator_from_checkpoint(&checkpoints[0])?;
@@ -300,31 +351,36 @@ fn measure(
     )?;
     let samples = sources[0].sample(N_MEMO, 32).0;
     let held = fresh_real(name, N_MEMO, 103)?.images;
-    let pixels = memorisation(&training.images, &samples, &held)?;
+    // Chapter 12's memorisation check, on flattened pixels and on the judge's features.
+    let flat = |t: &Tensor<f32>| {
+        let n = t.shape()[0];
+        t.clone().reshape(&[n, t.len() / n])
+    };
+    let pixels = memorisation(&flat(&samples)?, &flat(&held)?, &flat(&training.images)?);
     row(
         "memorisation, pixel space: median nearest-train distance, samples / held-out",
         format!(
-            "{:.1} / {:.1} = {:.2}; near-copies {:.1}%",
+            "{:.2} / {:.2} = {:.2}; samples closer than 95% of held-out: {:.1}%",
             pixels.sample_median,
-            pixels.held_out_median,
+            pixels.heldout_median,
             pixels.ratio,
-            100.0 * pixels.copies
+            100.0 * pixels.closer_than_heldout
         ),
     );
     let train_features = judge.features(&training.images);
     let features = memorisation(
-        &train_features,
         &judge.features(&samples),
         &judge.features(&held),
-    )?;
+        &train_features,
+    );
     row(
         "memorisation, feature space: the same",
         format!(
-            "{:.1} / {:.1} = {:.2}; near-copies {:.1}%",
+            "{:.2} / {:.2} = {:.2}; samples closer than 95% of held-out: {:.1}%",
             features.sample_median,
-            features.held_out_median,
+            features.heldout_median,
             features.ratio,
-            100.0 * features.copies
+            100.0 * features.closer_than_heldout
         ),
     );
     let queries = Tensor::from_vec(&[6, c, h, h], samples.as_slice()[..6 * c * h * h].to_vec())?;

@@ -4,8 +4,11 @@
 
 mod attribute;
 mod bench;
-mod detect;
+mod compare; // ch. 12: gan compare, eval, restarts
+mod detect; // ch. 14: gan detect, attribute, nearest
+mod eval;
 mod nearest;
+mod restarts;
 mod sample;
 mod train;
 
@@ -19,6 +22,9 @@ const COMMANDS: &[(&Command, Action)] = &[
     (&train::TRAIN, train::run),
     (&sample::SAMPLE, sample::run),
     (&bench::BENCH, bench::run),
+    (&eval::EVAL, eval::run),
+    (&restarts::RESTARTS, restarts::run),
+    (&compare::COMPARE, compare::run),
     (&detect::DETECT, detect::run),
     (&attribute::ATTRIBUTE, attribute::run),
     (&nearest::NEAREST, nearest::run),

@@ -147,8 +147,8 @@ fn options(m: &Matches, out: PathBuf) -> Result<RunOptions> {
     })
 }
 
-/// The configuration the flags describe.
-fn config(m: &Matches) -> Result<TrainConfig> {
+/// The configuration the flags describe (`gan restarts` reads train's flags too).
+pub(super) fn config(m: &Matches) -> Result<TrainConfig> {
     let data: String = m.value("data")?;
     let labels = m.text("labels").map(str::to_string);
     let resize: Option<usize> = m.get("resize")?;

@@ -95,6 +95,12 @@ pub mod ch11_files;
 pub mod ch11_files;
 
 #[cfg(feature = "exercises")]
+pub mod ch12_bootstrap;
+#[cfg(not(feature = "exercises"))]
+#[path = "solutions/ch12_bootstrap.rs"]
+pub mod ch12_bootstrap;
+
+#[cfg(feature = "exercises")]
 pub mod ch14_forensics;
 #[cfg(not(feature = "exercises"))]
 #[path = "solutions/ch14_forensics.rs"]

@@ -6,9 +6,10 @@
 //! between the pixels) and in the classifier's feature space (the same distance between its
 //! penultimate activations, which cares about what is drawn rather than where each pixel is).
 //!
-//! The same search gives the memorisation check: if G copied its training images, a sample's
+//! The same search gives the memorisation check of chapter 12
+//! ([`crate::eval::memorisation::memorisation`]): if G copied its training images, a sample's
 //! nearest training image would be much closer than a held-out real image's nearest training
-//! image. [`memorisation`] compares the two distributions of distances.
+//! image, and then, and only then, the nearest neighbour is the source.
 
 use super::nearest::{nearest, Neighbours};
 use crate::error::{Error, Result};
@@ -77,51 +78,4 @@ pub fn side_by_side(
     let mut shape = s.to_vec();
     shape[0] *= per_row;
     Tensor::from_vec(&shape, data).expect("whole images")
-}
-
-/// Distances to the nearest training image: of generated samples, and of held-out real images.
-#[derive(Clone, Debug)]
-pub struct Memorisation {
-    /// Median over samples of the squared distance to the nearest training image.
-    pub sample_median: f64,
-    /// The same for held-out real images (images the GAN never saw).
-    pub held_out_median: f64,
-    /// sample_median / held_out_median: well below 1 means samples hug training images.
-    pub ratio: f64,
-    /// Fraction of samples closer to a training image than the closest held-out image is
-    /// (near-copies).
-    pub copies: f64,
-}
-
-/// Compares nearest-training-image distances of `samples` and of `held_out` (all `[N, ...]` of
-/// one shape, in pixel or feature space).
-pub fn memorisation(
-    train: &Tensor<f32>,
-    samples: &Tensor<f32>,
-    held_out: &Tensor<f32>,
-) -> Result<Memorisation> {
-    let first = |t: &Tensor<f32>| -> Result<Vec<f64>> {
-        Ok(nearest(train, t, 1)?
-            .into_iter()
-            .map(|n| n.distances[0])
-            .collect())
-    };
-    let (s, h) = (first(samples)?, first(held_out)?);
-    let min_held_out = h.iter().copied().fold(f64::INFINITY, f64::min);
-    let (sample_median, held_out_median) = (median(s.clone()), median(h));
-    Ok(Memorisation {
-        sample_median,
-        held_out_median,
-        ratio: sample_median / held_out_median,
-        copies: s.iter().filter(|&&d| d < min_held_out).count() as f64 / s.len().max(1) as f64,
-    })
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
 }

@@ -9,7 +9,7 @@
 //! | [`confusion`] | the confusion matrix, as text and as an SVG heat map |
 //! | [`classify`] | the detector and the attributor: chapter 12's classifier with 2 or K classes |
 //! | [`discriminator`] | the GAN's own D as a detector |
-//! | [`image_attribution`] | nearest training images in pixel and feature space; memorisation |
+//! | [`image_attribution`] | nearest training images in pixel and feature space, side by side |
 //! | [`png_input`] | reading a PNG (full inflate and PNG's filters) as an image to judge |
 
 pub mod classify;
