@@ -74,11 +74,46 @@ fn train(m: &Matches) -> Result<()> {
         .iter()
         .map(|p| Source::from_checkpoint(Path::new(p)))
         .collect::<Result<Vec<_>>>()?;
-    let set = attribution_set(&mut sources, paths.clone(), m.value("n")?, m.value("seed")?)?;
+    let set = attribution_set(
+        &mut sources,
+        short_names(&paths),
+        m.value("n")?,
+        m.value("seed")?,
+    )?;
     let summary = format!(
         "{} samples of each of {} generators",
         set.len() / paths.len(),
         paths.len()
     );
     train_and_report(m, Task::Attribute, &set, &summary, &out)
+}
+
+/// A short name per generator for tables and pictures: the run directory of a
+/// `DIR/checkpoint.safetensors`, else the file's stem; the paths themselves if those clash.
+fn short_names(paths: &[String]) -> Vec<String> {
+    let short: Vec<String> = paths
+        .iter()
+        .map(|p| {
+            let path = Path::new(p);
+            let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+            let dir = path
+                .parent()
+                .and_then(|d| d.file_name())
+                .map(|s| s.to_string_lossy().into_owned());
+            match (stem, dir) {
+                (Some(stem), Some(dir)) if stem == "checkpoint" => dir,
+                (Some(stem), _) => stem,
+                _ => p.clone(),
+            }
+        })
+        .collect();
+    let unique = short
+        .iter()
+        .enumerate()
+        .all(|(i, a)| short[..i].iter().all(|b| a != b));
+    if unique {
+        short
+    } else {
+        paths.to_vec()
+    }
 }
