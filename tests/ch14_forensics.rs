@@ -7,7 +7,12 @@
 //! - the confusion matrix counts, and its SVG names every class;
 //! - the detector and the attributor (the chapter 12 classifier with 2 or K classes) separate
 //!   images that differ by construction, and bad input gets a clear error;
-//! - the `gan detect`, `gan attribute` and `gan nearest` commands work end to end on a tiny run.
+//! - the PNG reader decodes zlib's fixed- and dynamic-Huffman deflate streams and PNG's five row
+//!   filters, and returns errors (never panics) on damaged files;
+//! - the `gan detect`, `gan attribute` and `gan nearest` commands work end to end on a tiny run,
+//!   on .npy and PNG input, and refuse images or generators of the wrong size with a clear error.
+//!
+//! The `exercise_*` tests check exercises 14.1 and 14.2 (see the end of the file).
 
 use gan::forensics::confusion::ConfusionMatrix;
 use gan::forensics::nearest::{nearest, nearest_reference, squared_distance};
