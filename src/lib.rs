@@ -20,8 +20,9 @@
 //! | [`exercises`] | every chapter | the exercises (blanks under `--features exercises`) |
 //! | [`data`] | 10 Class-conditional GANs (the ring: 9) | the built-in data sets (digits, shapes, the 2-D ring); minibatches |
 //! | [`io`] | 1, 4, 11 | atomic writes, PNG images, SVG plots, JSON, safetensors |
+//! | [`eval`] | 12 Which generator is better? | a classifier to judge in; FID, precision/recall, memorisation; restarts; the paired bootstrap |
 //! | [`mod@bench`], [`profile`], [`cli`] | 2, 13 | `gan bench` and its per-layer stopwatch; the command line |
-//! | [`watermark`] | 14 Watermarks and attribution | keys, encoder and decoder, G's mark, the binomial p-value |
+//! | [`watermark`], [`forensics`] | 14 Watermarks and attribution | keys, encoder and decoder, G's mark, the binomial p-value; fake detection, model and image attribution |
 
 // Doc comments write shapes as [N, C, H, W], as the chapters do; rustdoc would read each
 // bracketed letter as a link.
@@ -33,8 +34,9 @@ pub mod cli;
 pub mod commands;
 pub mod data;
 pub mod error;
-pub mod eval; // ch. 12: a classifier to judge in, metrics, restarts, the paired bootstrap
+pub mod eval;
 pub mod exercises;
+pub mod forensics;
 pub mod gan;
 pub mod gemm;
 pub mod init;
@@ -49,7 +51,6 @@ pub mod scalar;
 mod scratch;
 pub mod stats;
 pub mod tensor;
-// ch. 14: watermarks: the key, the watermarking network, G's mark, verification
 pub mod watermark;
 
 pub use error::{Error, Result};

@@ -2,9 +2,12 @@
 //! Every error comes back as one clear message; `main` prints it and exits non-zero (2 for a
 //! bad command line).
 
+mod attribute;
 mod bench;
 mod compare; // ch. 12: gan compare, eval, restarts
+mod detect; // ch. 14: gan detect, attribute, nearest
 mod eval;
+mod nearest;
 mod restarts;
 mod sample;
 mod train;
@@ -24,6 +27,9 @@ const COMMANDS: &[(&Command, Action)] = &[
     (&restarts::RESTARTS, restarts::run),
     (&compare::COMPARE, compare::run),
     (&watermark::WATERMARK, watermark::run),
+    (&detect::DETECT, detect::run),
+    (&attribute::ATTRIBUTE, attribute::run),
+    (&nearest::NEAREST, nearest::run),
 ];
 
 /// `--threads N`, accepted by every command.

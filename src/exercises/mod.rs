@@ -111,3 +111,9 @@ pub mod ch14_watermark;
 #[cfg(not(feature = "exercises"))]
 #[path = "solutions/ch14_watermark.rs"]
 pub mod ch14_watermark;
+
+#[cfg(feature = "exercises")]
+pub mod ch14_forensics;
+#[cfg(not(feature = "exercises"))]
+#[path = "solutions/ch14_forensics.rs"]
+pub mod ch14_forensics;
