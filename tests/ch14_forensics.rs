@@ -12,7 +12,7 @@
 //! - the `gan detect`, `gan attribute` and `gan nearest` commands work end to end on a tiny run,
 //!   on .npy and PNG input, and refuse images or generators of the wrong size with a clear error.
 //!
-//! The `exercise_*` tests check exercises 14.1 and 14.2 (see the end of the file).
+//! The `exercise_*` tests check exercises 14.3 and 14.4 (see the end of the file).
 
 use gan::forensics::confusion::ConfusionMatrix;
 use gan::forensics::nearest::{nearest, nearest_reference, squared_distance};
@@ -482,7 +482,7 @@ fn commands_end_to_end() {
 
 // ---- exercises -----------------------------------------------------------------------------------
 //
-// The `exercise_*` tests check exercises 14.1 and 14.2; run them on your own code with
+// The `exercise_*` tests check exercises 14.3 and 14.4; run them on your own code with
 // `cargo test --release --features exercises --test ch14_forensics -- exercise_`.
 
 use gan::exercises::ch14_forensics::{cosine_nearest, tpr_at_fpr};
@@ -598,7 +598,7 @@ fn exercise_cosine_nearest() {
 
 // ---- PNG input -----------------------------------------------------------------------------------
 
-use gan::forensics::png_input::{decode_png, inflate};
+use gan::io::png_read::{decode_png, inflate};
 
 #[test]
 fn inflate_decodes_fixed_and_dynamic_huffman_blocks() {
@@ -681,7 +681,7 @@ fn png_with_filters(width: usize, height: usize, pixels: &[u8]) -> Vec<u8> {
     let mut ihdr = (width as u32).to_be_bytes().to_vec();
     ihdr.extend_from_slice(&(height as u32).to_be_bytes());
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    let mut png = gan::forensics::png_input::PNG_SIGNATURE.to_vec();
+    let mut png = gan::io::png_read::PNG_SIGNATURE.to_vec();
     png.extend(chunk(b"IHDR", &ihdr));
     png.extend(chunk(b"IDAT", &gan::io::png::zlib_stored(&raw)));
     png.extend(chunk(b"IEND", &[]));

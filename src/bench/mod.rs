@@ -161,7 +161,8 @@ pub struct Report {
     pub gemm: Vec<GemmRow>,
     pub layers: Vec<layers::LayerRow>,
     pub iterations: Vec<iteration::IterationRow>,
-    /// Peak resident memory of the bench process after the iterations (all of W64's included).
+    /// Peak resident memory of the bench process after the iterations (W64's included), before
+    /// the layer table.
     pub peak_resident_bytes: Option<u64>,
 }
 
@@ -326,22 +327,26 @@ pub struct Plan {
 pub fn run(plan: &Plan, timing: &Timing) -> Report {
     let peak = measure_peak(timing);
     let gemm = gemm_table(&plan.sizes, &peak, timing);
-    let layers = if plan.layers {
-        layers::layer_table(LAYER_BATCH, &peak, timing)
-    } else {
-        Vec::new()
-    };
+    // The iterations run before the layer table: after the table's large single layers, the
+    // two-thread iterations of this same process measured up to a third slower (an effect of
+    // the process's state that a fresh training run does not see).
     let iterations = plan
         .iterations
         .iter()
         .flat_map(|&w| iteration::iteration_rows(w, &peak, timing))
         .collect();
+    let peak_resident_bytes = iteration::peak_resident_bytes();
+    let layers = if plan.layers {
+        layers::layer_table(LAYER_BATCH, &peak, timing)
+    } else {
+        Vec::new()
+    };
     Report {
         peak,
         kernel: best_kernel::<f32>().name,
         gemm,
         layers,
         iterations,
-        peak_resident_bytes: iteration::peak_resident_bytes(),
+        peak_resident_bytes,
     }
 }

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::eval::classifier::ClassifierTraining;
 use crate::forensics::classify::{ForensicModel, HeldOut, Task};
 use crate::forensics::data::{detection_set, load_real, Labelled, Source};
-use crate::forensics::png_input::{read_png, PNG_SIGNATURE};
+use crate::io::png_read::{read_png, PNG_SIGNATURE};
 use crate::io::json::Json;
 use crate::io::write_atomic;
 use crate::tensor::Tensor;

@@ -231,7 +231,7 @@ fn verify_images(m: &Matches, images_path: &Path) -> Result<()> {
 /// `gan train --data` reads (.npy, IDX, CIFAR-10).
 fn read_images(path: &Path, image_size: usize) -> Result<Tensor<f32>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    if bytes.starts_with(crate::watermark::png::SIGNATURE) {
+    if bytes.starts_with(&crate::io::png_read::PNG_SIGNATURE) {
         return crate::watermark::png::read_png_images(&bytes, path, image_size);
     }
     Ok(files::load_images(path, None)?.dataset.images)

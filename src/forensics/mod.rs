@@ -10,7 +10,6 @@
 //! | [`classify`] | the detector and the attributor: chapter 12's classifier with 2 or K classes |
 //! | [`discriminator`] | the GAN's own D as a detector |
 //! | [`image_attribution`] | nearest training images in pixel and feature space, side by side |
-//! | [`png_input`] | reading a PNG (full inflate and PNG's filters) as an image to judge |
 
 pub mod classify;
 pub mod confusion;
@@ -18,5 +17,4 @@ pub mod data;
 pub mod discriminator;
 pub mod image_attribution;
 pub mod nearest;
-pub mod png_input;
 pub mod roc;

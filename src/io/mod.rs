@@ -6,6 +6,7 @@
 pub mod json;
 pub mod npy;
 pub mod png;
+pub mod png_read;
 pub mod safetensors;
 pub mod svg;
 

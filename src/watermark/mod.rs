@@ -19,7 +19,7 @@
 //! | `store.rs` | encoder.safetensors and decoder.safetensors |
 //! | `mark.rs` | the watermark term of the generator's loss |
 //! | `verify.rs` | per-image bit accuracy, p-value, summary and verdict |
-//! | `png.rs` | reading a PNG (inflate included) for verification |
+//! | `png.rs` | the images of a PNG (one picture, or a grid's cells) for verification |
 
 pub mod binomial;
 pub mod decoder;

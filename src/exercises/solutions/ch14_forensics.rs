@@ -3,7 +3,7 @@
 
 use crate::tensor::Tensor;
 
-/// Exercise 14.1: the fraction of fakes a detector catches when it may wrongly flag at most a
+/// Exercise 14.3: the fraction of fakes a detector catches when it may wrongly flag at most a
 /// fraction `max_fpr` of real images. `scores[i]` is P(fake) of image i, `positives[i]` says it
 /// is fake; an image is flagged when its score is >= a threshold t. Return the largest TPR(t)
 /// over all thresholds t with FPR(t) <= max_fpr (0 if no threshold flags anything that way).
@@ -36,7 +36,7 @@ pub fn tpr_at_fpr(scores: &[f64], positives: &[bool], max_fpr: f64) -> f64 {
     best
 }
 
-/// Exercise 14.2: the indices of the `k` rows of `reference` [N, D] nearest to `query` [D] by
+/// Exercise 14.4: the indices of the `k` rows of `reference` [N, D] nearest to `query` [D] by
 /// cosine distance 1 - <q, r> / (|q| |r|), nearest first, ties broken by the smaller index.
 /// A row of zeros has no direction: count its distance as 1. Assume 1 <= k <= N.
 ///

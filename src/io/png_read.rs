@@ -1,5 +1,6 @@
-//! Chapter 14. Reading a PNG as an image to judge, so that `gan detect`, `gan attribute` and
-//! `gan nearest` take a picture from anywhere, not only this program's .npy files.
+//! Chapter 14. Reading a PNG back, so that `gan detect`, `gan attribute`, `gan nearest` and
+//! `gan watermark verify` take a picture from anywhere, not only this program's .npy files. (The
+//! writer, `png.rs`, stores its pixels uncompressed; a PNG from anywhere else is compressed.)
 //!
 //! A PNG holds its pixels as a zlib stream (RFC 1950) of deflate data (RFC 1951) inside IDAT
 //! chunks. [`inflate`] decodes deflate in full: stored blocks, and blocks coded with the fixed or
