@@ -162,7 +162,7 @@ pub struct Report {
     pub layers: Vec<layers::LayerRow>,
     pub iterations: Vec<iteration::IterationRow>,
     /// Peak resident memory of the bench process after the iterations (W64's included), before
-    /// the layer table.
+    /// the GEMM and layer tables.
     pub peak_resident_bytes: Option<u64>,
 }
 
@@ -326,16 +326,18 @@ pub struct Plan {
 /// Runs the bench: the peak, then what `plan` asks for.
 pub fn run(plan: &Plan, timing: &Timing) -> Report {
     let peak = measure_peak(timing);
-    let gemm = gemm_table(&plan.sizes, &peak, timing);
-    // The iterations run before the layer table: after the table's large single layers, the
-    // two-thread iterations of this same process measured up to a third slower (an effect of
-    // the process's state that a fresh training run does not see).
-    let iterations = plan
-        .iterations
+    // The iterations run first, largest first. In one process, a workload measured after a
+    // smaller one (or after the whole GEMM table) ran up to 15% slower on two threads: the heap
+    // the earlier work left behind serves the larger tensors worse. Largest first, every
+    // workload measures as it does in a process of its own, as a training run is.
+    let mut workloads = plan.iterations.clone();
+    workloads.sort_by_key(|w| std::cmp::Reverse(w.image_size * w.image_size * w.channels * w.width));
+    let iterations = workloads
         .iter()
         .flat_map(|&w| iteration::iteration_rows(w, &peak, timing))
         .collect();
     let peak_resident_bytes = iteration::peak_resident_bytes();
+    let gemm = gemm_table(&plan.sizes, &peak, timing);
     let layers = if plan.layers {
         layers::layer_table(LAYER_BATCH, &peak, timing)
     } else {

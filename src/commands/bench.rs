@@ -25,7 +25,7 @@ pub(super) const BENCH: Command = Command {
             name: "iterations",
             value: Some("LIST"),
             help: "whole training iterations of these workloads (W28, W32, W64), or 'none'",
-            default: Some("W28,W32,W64"),
+            default: Some("W64,W32,W28"),
         },
         Flag {
             name: "profile",
