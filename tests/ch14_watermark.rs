@@ -23,9 +23,9 @@ use gan::exercises::ch14_watermark::{binomial_tail_exact, brightness, grad_brigh
 use gan::gan::checkpoint::Checkpoint;
 use gan::gan::train::{TrainConfig, Trainer, TrainingData};
 use gan::io::json::Json;
+use gan::io::png_read::{decode_png, inflate};
 use gan::models::{Generator, GeneratorConfig};
 use gan::rng::{noise, Rng};
-use gan::io::png_read::{decode_png, inflate};
 use gan::watermark::png;
 use gan::watermark::store::{load_decoder, save_decoder};
 use gan::watermark::train::random_keys;

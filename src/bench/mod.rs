@@ -331,7 +331,8 @@ pub fn run(plan: &Plan, timing: &Timing) -> Report {
     // the earlier work left behind serves the larger tensors worse. Largest first, every
     // workload measures as it does in a process of its own, as a training run is.
     let mut workloads = plan.iterations.clone();
-    workloads.sort_by_key(|w| std::cmp::Reverse(w.image_size * w.image_size * w.channels * w.width));
+    workloads
+        .sort_by_key(|w| std::cmp::Reverse(w.image_size * w.image_size * w.channels * w.width));
     let iterations = workloads
         .iter()
         .flat_map(|&w| iteration::iteration_rows(w, &peak, timing))
