@@ -1,23 +1,29 @@
 //! Chapter 14: the watermark story on the built-in digits, measured.
 //!
 //! 1. trains the watermarking network (encoder + decoder, 32-bit keys) on digits;
-//! 2. fine-tunes a trained generator with the frozen decoder, a random key and beta = 10 (the unwatermarked
-//!    starting point is the control);
+//! 2. fine-tunes a trained generator with the frozen decoder and a random key (the
+//!    unwatermarked starting point is the control);
 //! 3. prints the table: bit accuracy and verified fraction on 1000 samples of each generator and
-//!    on 1000 real images, and after noise, blur and a one-pixel shift.
+//!    on 1000 real images, and after noise, blur and one-pixel shifts.
 //!
 //! ```text
 //! cargo run --release                                   # the main job: runs/train/checkpoint.safetensors
 //! cargo run --release --example ch14_watermark          # then this (about 10 minutes on 2 cores)
 //! cargo run --release --example ch14_watermark -- CHECKPOINT [WM_STEPS] [FINE_TUNE_STEPS]
-//! cargo run --release --example ch14_watermark -- --measure DECODER KEY MARKED CONTROL
+//! cargo run --release --example ch14_watermark -- --measure DECODER KEY MARKED CONTROL [REAL.npy [LABELS.npy]]
+//! cargo run --release --example ch14_watermark -- --export-shapes DIR
 //! ```
 //!
-//! A user's data set works the same way from the command line (chapter 14, "Run it").
+//! A user's data set works the same way from the command line (chapter 14, "Run it");
+//! `--export-shapes` writes the built-in shapes as a user's files would come (a uint8 .npy of
+//! [N, H, W, C] and a .npy of labels) to try it with, and `--measure` prints the table for
+//! generators trained on any data, with the real images read from a file.
 
+use gan::data::files::load_images;
 use gan::data::Dataset;
 use gan::gan::checkpoint::Checkpoint;
 use gan::gan::run::{train, RunOptions};
+use gan::io::npy;
 use gan::rng::{noise, Rng};
 use gan::watermark::store::{load_decoder, save_decoder, save_encoder};
 use gan::watermark::*;
@@ -25,31 +31,45 @@ use gan::Tensor;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+/// Fine-tuning the main job's generator to carry the key: beta and steps.
+const BETA: f64 = 10.0;
+const FINE_TUNE_STEPS: usize = 600;
+
 fn main() -> gan::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    // Only the table, for a decoder and generators trained with the `gan` command:
-    // -- --measure DECODER KEY MARKED_CHECKPOINT CONTROL_CHECKPOINT
-    if let [flag, decoder, key, marked, control] = &args[..] {
-        if flag == "--measure" {
-            let mut decoder = load_decoder::<f32>(Path::new(decoder))?;
-            let key = Key::parse(key, decoder.config.bits)?;
-            println!(
-                "{}",
-                measure(&mut decoder, &key, Path::new(marked), Path::new(control))?
-            );
+    match args.first().map(String::as_str) {
+        // Only the table, for a decoder and generators trained with the `gan` command.
+        Some("--measure") if (5..=7).contains(&args.len()) => {
+            let mut decoder = load_decoder::<f32>(Path::new(&args[1]))?;
+            let key = Key::parse(&args[2], decoder.config.bits)?;
+            let real = match args.get(5) {
+                Some(file) => load_images(Path::new(file), args.get(6).map(Path::new))?.dataset,
+                None => Dataset::builtin("digits", 1000, 777)?,
+            };
+            let (marked, control) = (Path::new(&args[3]), Path::new(&args[4]));
+            println!("{}", measure(&mut decoder, &key, marked, control, &real)?);
             return Ok(());
         }
+        Some("--export-shapes") if args.len() == 2 => return export_shapes(Path::new(&args[1])),
+        Some(flag) if flag.starts_with("--") => {
+            eprintln!("usage: see the comment at the top of examples/ch14_watermark.rs");
+            std::process::exit(2);
+        }
+        _ => {}
     }
     let control = PathBuf::from(
         args.first()
             .map(String::as_str)
             .unwrap_or("runs/train/checkpoint.safetensors"),
     );
-    let wm_steps: usize = args.get(1).map_or(1500, |s| s.parse().expect("a number"));
-    let tune_steps: usize = args.get(2).map_or(300, |s| s.parse().expect("a number"));
+    let wm_steps: usize = args.get(1).map_or(2000, |s| s.parse().expect("a number"));
+    let tune_steps: usize = args
+        .get(2)
+        .map_or(FINE_TUNE_STEPS, |s| s.parse().expect("a number"));
     if !control.exists() {
         eprintln!(
-            "{} does not exist: run the main job first (cargo run --release), or name a checkpoint",
+            "{} does not exist. Train the main job first (cargo run --release, about 4 minutes), \
+             or name a checkpoint: cargo run --release --example ch14_watermark -- CHECKPOINT",
             control.display()
         );
         std::process::exit(1);
@@ -70,8 +90,9 @@ fn main() -> gan::Result<()> {
         let s = wm.train_step();
         if step % 250 == 0 || step == wm_steps {
             println!(
-                "   step {step}: bit accuracy {:.3} (after perturbations), MSE {:.5}, {:.0} s",
+                "   step {step}: bit accuracy {:.3} after perturbations, {:.3} undamaged, MSE {:.5}, {:.0} s",
                 s.bit_accuracy,
+                s.direct_accuracy,
                 s.mse,
                 start.elapsed().as_secs_f64()
             );
@@ -93,7 +114,7 @@ fn main() -> gan::Result<()> {
     tune.init = Some(control.display().to_string());
     tune.watermark = Some(decoder_path.display().to_string());
     tune.key = Some(key.to_hex());
-    tune.watermark_weight = 10.0;
+    tune.watermark_weight = BETA;
     let summary = train(
         tune,
         &RunOptions {
@@ -107,7 +128,8 @@ fn main() -> gan::Result<()> {
 
     // 3. Measure.
     let mut decoder = load_decoder::<f32>(&decoder_path)?;
-    let table = measure(&mut decoder, &key, &summary.checkpoint, &control)?;
+    let real = Dataset::builtin("digits", 1000, 777)?;
+    let table = measure(&mut decoder, &key, &summary.checkpoint, &control, &real)?;
     println!("\n{table}");
     println!("total {:.0} s", start.elapsed().as_secs_f64());
     Ok(())
@@ -138,19 +160,21 @@ fn samples(checkpoint: &Path, n: usize) -> gan::Result<Tensor<f32>> {
     Tensor::from_vec(&s, images)
 }
 
-/// The table of chapter 14: one row per (images, perturbation).
+/// The table of chapter 14: one row per (images, perturbation). `real` gives the real images'
+/// row (its first 1000 images).
 pub fn measure(
     decoder: &mut Decoder<f32>,
     key: &Key,
     marked: &Path,
     control: &Path,
+    real_images: &Dataset,
 ) -> gan::Result<String> {
-    let n = 1000;
-    let real = Dataset::builtin("digits", n, 777)?.images;
+    let n = 1000.min(real_images.len());
+    let real: Vec<usize> = (0..n).collect();
     let sets = [
         ("watermarked G", samples(marked, n)?),
         ("unwatermarked G", samples(control, n)?),
-        ("real digits", real),
+        ("real images", real_images.batch(&real).0),
     ];
     let mut rng = Rng::new(5);
     let mut table = String::from(
@@ -182,4 +206,32 @@ pub fn measure(
         }
     }
     Ok(table)
+}
+
+/// Writes the built-in shapes (32 x 32 RGB, 3 classes) as a user's files usually come: bytes in
+/// [N, H, W, C] (channels last) and integer labels, plus 1000 held-out images of another seed.
+fn export_shapes(dir: &Path) -> gan::Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| gan::Error::io(dir, e))?;
+    for (name, n, seed) in [("shapes", 12_000, 7), ("shapes_heldout", 1000, 8)] {
+        let data = Dataset::builtin("shapes", n, seed)?;
+        let (c, h, w) = data.image_shape();
+        let x = data.images.as_slice();
+        let mut bytes = vec![0u8; x.len()];
+        for (i, v) in x.iter().enumerate() {
+            // i indexes [N, C, H, W]; the byte goes to [N, H, W, C].
+            let (image, ch, pixel) = (i / (c * h * w), i / (h * w) % c, i % (h * w));
+            bytes[(image * h * w + pixel) * c + ch] =
+                ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8;
+        }
+        let labels: Vec<i64> = data.labels.iter().map(|&l| l as i64).collect();
+        for (file, content) in [
+            (format!("{name}.npy"), npy::encode_u8(&[n, h, w, c], &bytes)),
+            (format!("{name}_labels.npy"), npy::encode_i64(&[n], &labels)),
+        ] {
+            let path = dir.join(file);
+            std::fs::write(&path, content).map_err(|e| gan::Error::io(&path, e))?;
+            println!("wrote {}", path.display());
+        }
+    }
+    Ok(())
 }

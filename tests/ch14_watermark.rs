@@ -4,9 +4,11 @@
 //!   tails far below f64's smallest number in log space;
 //! - keys parse from and print to hex, and a key of the wrong length is a clear error;
 //! - every backward pass is right (f64 gradient checks): the encoder, the decoder, blur and
-//!   shift (their exact adjoints), the whole watermarking loss, and the watermark term of G's
+//!   shift (their exact adjoints), the whole watermarking loss (both readings of the mark and
+//!   the clamp to [-1, 1] included), and the watermark term of G's
 //!   loss through the frozen decoder into G's parameters (the decoder's parameters never move);
-//! - a short seeded run on 8 x 8 digits learns the mark: the watermarking network reads 8-bit
+//! - the standard image-processing mix draws its five kinds of damage equally often;
+//! - a short seeded run on 12 x 12 digits learns the mark: the watermarking network reads 8-bit
 //!   keys, a generator trained with the frozen decoder carries the key (bit accuracy well above
 //!   chance) while an unwatermarked control stays near 0.5;
 //! - bad input (a key of the wrong length, a decoder for another image size, images of the wrong
@@ -242,6 +244,25 @@ fn blur_and_shift_backward_are_their_exact_adjoints() {
     let x = Tensor::from_fn(&[1, 1, 3, 3], |i| i as f64);
     let y = Perturbation::Shift(1, 1).apply(&x, &mut rng);
     assert_eq!(y.as_slice(), &[0., 0., 1., 0., 0., 1., 3., 3., 4.]);
+}
+
+#[test]
+fn the_standard_mix_draws_each_kind_of_damage_equally_often() {
+    // Five kinds (none, noise, blur, quantisation, a shift): 1/5 each, the 24 shifts sharing theirs.
+    let mut layer = ImageProcessing::standard(0.05, 2);
+    layer.forward(&Tensor::<f64>::zeros(&[5000, 1, 2, 2]), &mut Rng::new(3));
+    let count = |f: fn(&Perturbation) -> bool| layer.chosen().iter().filter(|p| f(p)).count();
+    let counts = [
+        count(|p| *p == Perturbation::Identity),
+        count(|p| matches!(p, Perturbation::Noise(_))),
+        count(|p| *p == Perturbation::Blur),
+        count(|p| *p == Perturbation::Quantise),
+        count(|p| matches!(p, Perturbation::Shift(..))),
+    ];
+    // 1000 expected of each; the standard deviation is sqrt(5000 0.2 0.8) = 28.
+    assert!(counts.iter().all(|&c| c.abs_diff(1000) < 120), "{counts:?}");
+    let one_shift = count(|p| *p == Perturbation::Shift(1, -2));
+    assert!((20..=70).contains(&one_shift), "Shift(1, -2): {one_shift}");
 }
 
 #[test]

@@ -116,8 +116,9 @@ fn train(m: &Matches) -> Result<()> {
         last = trainer.train_step();
         if !quiet && (step % 100 == 0 || step == steps) {
             let line = format!(
-                "step {step}/{steps}  bit accuracy {:.3}  BCE {:.4}  MSE {:.5}  clean BCE {:.4}  {:.0} s",
+                "step {step}/{steps}  bit accuracy {:.3} (undamaged {:.3})  BCE {:.4}  MSE {:.5}  clean BCE {:.4}  {:.0} s",
                 last.bit_accuracy,
+                last.direct_accuracy,
                 last.bce,
                 last.mse,
                 last.clean_bce,

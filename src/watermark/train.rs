@@ -4,18 +4,25 @@
 //!
 //! ```text
 //!   residual r = E(x, k)                    [N, C, H, W]
-//!   x_w        = x + r                      the watermarked image
+//!   x_w        = clamp(x + r, -1, 1)        the watermarked image, in the range of images
 //!   y          = P(x_w)                     the image-processing layer (a random perturbation)
-//!   logits     = D_w(y)                     [N, n]
-//!   loss       = BCE(logits, k)  +  lambda * MSE(x_w, x)  +  clean_weight * BCE(D_w(x), 1/2)
+//!   loss       = BCE(D_w(y), k)                         the mark read after damage
+//!              + direct_weight * BCE(D_w(x_w), k)       the mark read as it is
+//!              + lambda * MSE(x_w, x)                   the mark stays faint
+//!              + clean_weight * BCE(D_w(x), 1/2)        no mark, no answer
 //! ```
 //!
-//! BCE makes the bits readable, the MSE term (MSE(x_w, x) = mean r^2) keeps the mark invisible,
-//! and the last term teaches the decoder to answer "don't know" (every logit near 0) on images
-//! without a mark, so that an unmarked image's bits are decided by small accidents of the image,
-//! not by one fixed pattern that a particular key might happen to resemble. Encoder and decoder
-//! are trained together with Adam; the keys are fresh random bits for every image of every step,
-//! so the network learns to hide any key, not one.
+//! The two BCE terms make the bits readable. The first alone sees an undamaged mark only when
+//! P happens to pick "none", yet a generator's sample is read exactly as it comes out: the second
+//! term makes that case the one the decoder reads best. The clamp keeps the marked image where
+//! images live: a generator's tanh output never leaves (-1, 1), and a saved image is clipped, so
+//! a mark drawn below the black of a digit's background could never be carried by G (its
+//! gradient is 0 there, and the encoder learns to draw within the range). The MSE term keeps the
+//! mark invisible. The last term teaches the decoder to answer "don't know" (every logit near 0)
+//! on images without a mark, so that an unmarked image's bits are decided by small accidents of
+//! the image, not by one fixed pattern that a particular key might happen to resemble. Encoder
+//! and decoder are trained together with Adam; the keys are fresh random bits for every image of
+//! every step, so the network learns to hide any key, not one.
 
 use super::decoder::{Decoder, DecoderConfig};
 use super::encoder::Encoder;
@@ -49,6 +56,8 @@ pub struct WatermarkConfig {
     pub warmup: usize,
     /// The weight of the "no mark, no answer" term on clean images.
     pub clean_weight: f64,
+    /// The weight of BCE(D_w(x_w), k): the mark read without the image-processing layer.
+    pub direct_weight: f64,
     pub steps: usize,
     pub batch: usize,
     /// Adam's learning rate (betas 0.9, 0.999).
@@ -71,6 +80,7 @@ impl Default for WatermarkConfig {
             lambda: 20.0,
             warmup: 400,
             clean_weight: 1.0,
+            direct_weight: 1.0,
             steps: 1500,
             batch: 32,
             lr: 1e-3,
@@ -94,8 +104,12 @@ pub struct WatermarkStats {
     pub mse: f64,
     /// BCE(D_w(x), 1/2) on the clean images.
     pub clean_bce: f64,
+    /// BCE(D_w(x_w), k): the marked images read without damage.
+    pub direct_bce: f64,
     /// The fraction of bits read right after the image-processing layer.
     pub bit_accuracy: f64,
+    /// The fraction of bits read right from the undamaged marked images.
+    pub direct_accuracy: f64,
 }
 
 /// The encoder, the decoder, their optimisers and the data.
@@ -220,43 +234,63 @@ impl<T: Real> WatermarkTrainer<T> {
             self.decoder.backward(&grad);
         }
 
-        // The marked images, through the image-processing layer.
+        // The marked images, clamped to the range of images: [-1, 1].
         let residual = self.encoder.forward(images, keys);
         let mut marked = images.clone();
         marked.axpy(T::ONE, &residual);
+        let inside = marked.map(|v| if v.abs() <= T::ONE { T::ONE } else { T::ZERO });
+        let marked = marked.map(|v| v.max(-T::ONE).min(T::ONE));
+        // The change each pixel actually got: x_w - x.
+        let change = marked.zip_map(images, |a, b| a - b);
+        let mse = change.dot(&change) / change.len() as f64;
+
+        // Read as they are.
+        let mut direct_bce = 0.0;
+        let mut grad_marked = Tensor::zeros(marked.shape());
+        let direct_logits = self.decoder.forward(&marked);
+        if c.direct_weight > 0.0 {
+            direct_bce = bce_with_logits(&direct_logits, keys).to_f64();
+            let mut grad = bce_with_logits_backward(&direct_logits, keys);
+            grad.scale(T::from_f64(c.direct_weight));
+            grad_marked = self.decoder.backward(&grad);
+        }
+
+        // Read through the image-processing layer.
         let perturbed = self.processing.forward(&marked, &mut self.rng);
         let logits = self.decoder.forward(&perturbed);
         let bce = bce_with_logits(&logits, keys).to_f64();
-        let mse = residual.dot(&residual) / residual.len() as f64;
-
         let grad_perturbed = self
             .decoder
             .backward(&bce_with_logits_backward(&logits, keys));
-        // x_w = x + r: the gradient reaching x_w is the gradient of r (x is data), plus the MSE
-        // term's own, d(lambda mean r^2)/dr = 2 lambda r / count.
-        let mut grad_residual = self.processing.backward(&grad_perturbed);
-        grad_residual.axpy(T::from_f64(2.0 * lambda / residual.len() as f64), &residual);
+        grad_marked.axpy(T::ONE, &self.processing.backward(&grad_perturbed));
+        // The MSE term's own gradient, d(lambda mean (x_w - x)^2)/d(x_w) = 2 lambda (x_w - x) / count.
+        grad_marked.axpy(T::from_f64(2.0 * lambda / change.len() as f64), &change);
+        // x_w = clamp(x + r): the gradient reaches r where the clamp did not bite (x is data).
+        let grad_residual = grad_marked.zip_map(&inside, |g, m| g * m);
         self.encoder.backward(&grad_residual);
 
-        let right: usize = (0..logits.rows())
-            .map(|i| {
-                logits
-                    .row(i)
-                    .iter()
-                    .zip(keys.row(i))
-                    .filter(|(&l, &k)| (l > T::ZERO) == (k > T::from_f64(0.5)))
-                    .count()
-            })
-            .sum();
         WatermarkStats {
             step: self.step,
-            loss: bce + lambda * mse + clean_weight * clean_bce,
+            loss: bce + c.direct_weight * direct_bce + lambda * mse + clean_weight * clean_bce,
             bce,
             mse,
             clean_bce,
-            bit_accuracy: right as f64 / logits.len() as f64,
+            direct_bce,
+            bit_accuracy: bit_accuracy(&logits, keys),
+            direct_accuracy: bit_accuracy(&direct_logits, keys),
         }
     }
+}
+
+/// The fraction of logits [N, n] whose sign (> 0 reads as 1) agrees with the keys [N, n] of 0/1.
+fn bit_accuracy<T: Real>(logits: &Tensor<T>, keys: &Tensor<T>) -> f64 {
+    let right = logits
+        .as_slice()
+        .iter()
+        .zip(keys.as_slice())
+        .filter(|(&l, &k)| (l > T::ZERO) == (k > T::from_f64(0.5)))
+        .count();
+    right as f64 / logits.len().max(1) as f64
 }
 
 /// A fresh random key for each of `n` images, as BCE targets [n, bits] of 0/1.
