@@ -5,8 +5,9 @@
 //! - keys parse from and print to hex, and a key of the wrong length is a clear error;
 //! - every backward pass is right (f64 gradient checks): the encoder, the decoder, blur and
 //!   shift (their exact adjoints), the whole watermarking loss (both readings of the mark and
-//!   the clamp to [-1, 1] included), and the watermark term of G's
-//!   loss through the frozen decoder into G's parameters (the decoder's parameters never move);
+//!   the clamp to [-1, 1] included), and the watermark term of G's loss through the
+//!   image-processing layer and the frozen decoder into G's parameters (the decoder's
+//!   parameters never move);
 //! - the standard image-processing mix draws its five kinds of damage equally often;
 //! - a short seeded run on 12 x 12 digits learns the mark: the watermarking network reads 8-bit
 //!   keys, a generator trained with the frozen decoder carries the key (bit accuracy well above
@@ -330,16 +331,42 @@ fn the_watermark_term_reaches_g_through_the_frozen_decoder() {
         .map(|p| p.value.clone())
         .collect();
 
+    // G's images are damaged before the decoder reads them, as in training. The same stream
+    // for every evaluation draws the same damage, so the loss is a fixed function of G's
+    // parameters. Quantisation is left out: its straight-through gradient is not its derivative.
+    let mut processing = ImageProcessing::new(vec![
+        Perturbation::Noise(0.1),
+        Perturbation::Blur,
+        Perturbation::Shift(1, -1),
+        Perturbation::Shift(0, 2),
+    ]);
+    let damage = Rng::new(5);
+
     g.net.zero_grad();
     let images = g.forward(&z, None);
-    let (loss, grad_images) = watermark_loss(&mut dec, &images, &key, 0.7);
+    let (loss, grad_images) = damaged_watermark_loss(
+        &mut dec,
+        &mut processing,
+        &mut damage.clone(),
+        &images,
+        &key,
+        0.7,
+    );
     assert!(loss > 0.0);
     g.backward(&grad_images);
     let report = Checked::new().network(&mut g.net).run(
         |v| {
             set_params(&mut g.net, v);
             let images = g.forward(&z, None);
-            watermark_loss(&mut dec, &images, &key, 0.7).0
+            damaged_watermark_loss(
+                &mut dec,
+                &mut processing,
+                &mut damage.clone(),
+                &images,
+                &key,
+                0.7,
+            )
+            .0
         },
         &CheckOptions::default(),
     );
