@@ -166,6 +166,25 @@ impl<T: Real> Tensor<T> {
         &mut self.data[i * c..(i + 1) * c]
     }
 
+    /// Rows (for rank 4, images) `range` of the first dimension, copied into a tensor of their own:
+    /// a batch cut into chunks.
+    ///
+    /// ```
+    /// let batch = gan::Tensor::<f32>::from_fn(&[4, 1, 2, 2], |i| i as f32);
+    /// let middle = batch.rows_range(1..3);
+    /// assert_eq!(middle.shape(), &[2, 1, 2, 2]);
+    /// assert_eq!(middle.as_slice()[0], 4.0);
+    /// ```
+    pub fn rows_range(&self, range: std::ops::Range<usize>) -> Self {
+        let c = self.cols();
+        let mut shape = self.shape.clone();
+        shape[0] = range.len();
+        Tensor {
+            shape,
+            data: self.data[range.start * c..range.end * c].to_vec(),
+        }
+    }
+
     /// The element at (i, j) of a matrix.
     pub fn at(&self, i: usize, j: usize) -> T {
         self.data[i * self.cols() + j]

@@ -226,17 +226,10 @@ impl<T: Real> Classifier<T> {
         let was_training = self.training;
         self.net.set_training(false);
         let n = images.shape()[0];
-        let per_image = images.len() / n.max(1);
         let mut out = Vec::with_capacity(n * width);
         for start in (0..n).step_by(CHUNK) {
             let end = n.min(start + CHUNK);
-            let mut shape = images.shape().to_vec();
-            shape[0] = end - start;
-            let chunk = Tensor::from_vec(
-                &shape,
-                images.as_slice()[start * per_image..end * per_image].to_vec(),
-            )
-            .expect("whole images");
+            let chunk = images.rows_range(start..end);
             out.extend_from_slice(pass(&mut self.net, &chunk).as_slice());
         }
         self.net.set_training(was_training);

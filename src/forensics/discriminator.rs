@@ -49,18 +49,11 @@ pub fn discriminator_p_fake(
 ) -> Vec<f64> {
     const CHUNK: usize = 256;
     let n = images.shape()[0];
-    let per_image = images.len() / n.max(1);
     let conditional = d.config.classes > 0;
     let mut scores = Vec::with_capacity(n);
     for start in (0..n).step_by(CHUNK) {
         let end = n.min(start + CHUNK);
-        let mut shape = images.shape().to_vec();
-        shape[0] = end - start;
-        let chunk = Tensor::from_vec(
-            &shape,
-            images.as_slice()[start * per_image..end * per_image].to_vec(),
-        )
-        .expect("whole images");
+        let chunk = images.rows_range(start..end);
         let logits = d.forward(&chunk, conditional.then_some(&labels[start..end]));
         let per_row = logits.len() / (end - start);
         for row in logits.as_slice().chunks(per_row) {
