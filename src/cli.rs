@@ -16,6 +16,31 @@ pub struct Flag {
     pub default: Option<&'static str>,
 }
 
+/// `--name VALUE`, with its default if it has one: the flag tables of the commands are lists of these.
+pub const fn opt(
+    name: &'static str,
+    value: &'static str,
+    help: &'static str,
+    default: Option<&'static str>,
+) -> Flag {
+    Flag {
+        name,
+        value: Some(value),
+        help,
+        default,
+    }
+}
+
+/// `--name`, a switch without a value.
+pub const fn switch(name: &'static str, help: &'static str) -> Flag {
+    Flag {
+        name,
+        value: None,
+        help,
+        default: None,
+    }
+}
+
 /// A command: its name, a one-line description, its flags and its positional arguments.
 pub struct Command {
     pub name: &'static str,

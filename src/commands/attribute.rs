@@ -5,10 +5,8 @@
 //!   gan attribute --model DIR/attributor.safetensors IMAGES...  the likeliest generator per image
 //! ```
 
-use super::detect::{
-    image_files, opt, out_dir, read_images, train_and_report, with_classifier_flags,
-};
-use crate::cli::{Command, Matches};
+use super::detect::{image_files, out_dir, read_images, train_and_report, with_classifier_flags};
+use crate::cli::{opt, Command, Matches};
 use crate::error::{Error, Result};
 use crate::forensics::classify::{ForensicModel, Task};
 use crate::forensics::data::{attribution_set, Source};

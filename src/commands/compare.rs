@@ -6,11 +6,11 @@
 //! sample with B's sample for the same real image, class and noise.
 
 use super::eval::{
-    build_eval_set, load_run, metrics_table, opt, JudgeOptions, CLASSIFIER_FEATURES,
-    CLASSIFIER_STEPS, CLASSIFIER_WIDTH, HELDOUT, HELDOUT_LABELS, N, NOISE_SEED,
+    build_eval_set, load_run, metrics_table, JudgeOptions, CLASSIFIER_FEATURES, CLASSIFIER_STEPS,
+    CLASSIFIER_WIDTH, HELDOUT, HELDOUT_LABELS, N, NOISE_SEED,
 };
 use super::THREADS;
-use crate::cli::{Command, Matches};
+use crate::cli::{opt, Command, Matches};
 use crate::error::{Error, Result};
 use crate::eval::bootstrap::{mean_over, paired_bootstrap, PairedBootstrap};
 use crate::eval::frechet::{fit_gaussian, frechet_distance};

@@ -8,7 +8,7 @@
 //! Also home of what `gan detect train` and `gan attribute train` share: the classifier's
 //! flags, the held-out report (JSON and confusion-matrix SVG) and the reading of IMAGES.
 
-use crate::cli::{Command, Flag, Matches};
+use crate::cli::{opt, Command, Matches};
 use crate::data::files;
 use crate::error::{Error, Result};
 use crate::eval::classifier::ClassifierTraining;
@@ -19,20 +19,6 @@ use crate::io::png_read::{read_png, PNG_SIGNATURE};
 use crate::io::write_atomic;
 use crate::tensor::Tensor;
 use std::path::{Path, PathBuf};
-
-pub(super) const fn opt(
-    name: &'static str,
-    value: &'static str,
-    help: &'static str,
-    default: Option<&'static str>,
-) -> Flag {
-    Flag {
-        name,
-        value: Some(value),
-        help,
-        default,
-    }
-}
 
 /// A command's flags followed by those of the classifier it trains (chapter 12's classifier)
 /// and `--threads`.

@@ -4,7 +4,7 @@
 //! and the classifier, and printing a metrics table.
 
 use super::THREADS;
-use crate::cli::{Command, Flag, Matches};
+use crate::cli::{opt, Command, Flag, Matches};
 use crate::data::{files, Dataset, BUILTIN};
 use crate::error::{Error, Result};
 use crate::eval::classifier::{load_classifier_with, save_classifier_with, train_classifier};
@@ -16,20 +16,6 @@ use crate::gan::train::{TrainConfig, TrainingData};
 use crate::io::json::Json;
 use crate::io::{npy, write_atomic};
 use std::path::{Path, PathBuf};
-
-pub(super) const fn opt(
-    name: &'static str,
-    value: &'static str,
-    help: &'static str,
-    default: Option<&'static str>,
-) -> Flag {
-    Flag {
-        name,
-        value: Some(value),
-        help,
-        default,
-    }
-}
 
 // The flags of the held-out set and the classifier, shared by eval, restarts and compare.
 pub(super) const HELDOUT: Flag = opt("heldout", "FILE", "held-out real images (.npy, IDX, CIFAR-10) for a run on your own data (default: the last --n images of its data, which the generator saw)", None);

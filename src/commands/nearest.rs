@@ -5,8 +5,8 @@
 //!   gan nearest --data digits IMAGES --k 5 --png nearest.png [--classifier FILE]
 //! ```
 
-use super::detect::{image_files, opt, read_images};
-use crate::cli::{Command, Matches};
+use super::detect::{image_files, read_images};
+use crate::cli::{opt, Command, Matches};
 use crate::error::{Error, Result};
 use crate::eval::classifier::{
     load_classifier, train_classifier, ClassifierConfig, ClassifierTraining,

@@ -4,11 +4,11 @@
 //! histogram per metric.
 
 use super::eval::{
-    build_eval_set, metrics_table, opt, JudgeOptions, CLASSIFIER_FEATURES, CLASSIFIER_STEPS,
+    build_eval_set, metrics_table, JudgeOptions, CLASSIFIER_FEATURES, CLASSIFIER_STEPS,
     CLASSIFIER_WIDTH, HELDOUT, HELDOUT_LABELS, N, NOISE_SEED,
 };
 use super::train::{config as train_config, TRAIN};
-use crate::cli::{Command, Flag, Matches};
+use crate::cli::{opt, Command, Flag, Matches};
 use crate::error::{Error, Result};
 use crate::eval::report::Evaluation;
 use crate::eval::summary::{summarise, Summary};

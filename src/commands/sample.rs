@@ -2,7 +2,7 @@
 //! statistics, as PyTorch's `model.eval()`), as a PNG grid and/or a .npy array.
 
 use super::{parse_list, THREADS};
-use crate::cli::{Command, Flag, Matches};
+use crate::cli::{opt, Command, Flag, Matches};
 use crate::error::{Error, Result};
 use crate::gan::checkpoint::Checkpoint;
 use crate::io::npy::{self, NpyData};
@@ -12,33 +12,24 @@ use crate::rng::{noise, Rng};
 use crate::tensor::Tensor;
 use std::path::{Path, PathBuf};
 
-const fn opt(name: &'static str, value: &'static str, help: &'static str) -> Flag {
-    Flag {
-        name,
-        value: Some(value),
-        help,
-        default: None,
-    }
-}
-
 pub(super) const SAMPLE: Command = Command {
     name: "sample",
     about: "Draw images from a trained generator (a PNG grid and/or float32 .npy [N, C, H, W] in [-1, 1]).",
     flags: &[
-        opt("checkpoint", "FILE", "the run's checkpoint.safetensors (required)"),
-        opt("n", "N", "how many samples (default 64; for a conditional model, labels cycle 0, 1, ...)"),
-        opt("per-class", "N", "N samples of every class, one row per class (conditional models)"),
-        opt("label", "C", "only class C (conditional models)"),
+        opt("checkpoint", "FILE", "the run's checkpoint.safetensors (required)", None),
+        opt("n", "N", "how many samples (default 64; for a conditional model, labels cycle 0, 1, ...)", None),
+        opt("per-class", "N", "N samples of every class, one row per class (conditional models)", None),
+        opt("label", "C", "only class C (conditional models)", None),
         Flag {
             name: "seed",
             value: Some("S"),
             help: "draws the noise",
             default: Some("0"),
         },
-        opt("z", "FILE", "take the noise from a float32 .npy [N, nz] instead of drawing it"),
-        opt("interpolate", "A,B", "a grid walking in z from sample A to sample B (rows of 10 steps)"),
-        opt("png", "FILE", "write the samples as a PNG grid"),
-        opt("npy", "FILE", "write the samples as .npy (labels beside it as FILE.labels.npy)"),
+        opt("z", "FILE", "take the noise from a float32 .npy [N, nz] instead of drawing it", None),
+        opt("interpolate", "A,B", "a grid walking in z from sample A to sample B (rows of 10 steps)", None),
+        opt("png", "FILE", "write the samples as a PNG grid", None),
+        opt("npy", "FILE", "write the samples as .npy (labels beside it as FILE.labels.npy)", None),
         THREADS,
     ],
     positionals: "",

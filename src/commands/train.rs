@@ -2,7 +2,7 @@
 //! class-conditional DCGAN on the built-in digits.
 
 use super::THREADS;
-use crate::cli::{Command, Flag, Matches};
+use crate::cli::{opt, switch, Command, Flag, Matches};
 use crate::data::files;
 use crate::error::{Error, Result};
 use crate::gan::loss::GeneratorLoss;
@@ -11,34 +11,11 @@ use crate::gan::train::{OptimizerKind, TrainConfig};
 use crate::models::upsampling_plan;
 use std::path::{Path, PathBuf};
 
-const fn flag(
-    name: &'static str,
-    value: &'static str,
-    help: &'static str,
-    default: &'static str,
-) -> Flag {
-    Flag {
-        name,
-        value: Some(value),
-        help,
-        default: Some(default),
-    }
-}
-
-const fn switch(name: &'static str, help: &'static str) -> Flag {
-    Flag {
-        name,
-        value: None,
-        help,
-        default: None,
-    }
-}
-
 pub(super) const TRAIN: Command = Command {
     name: "train",
     about: "Train a GAN with Algorithm 1 (k D steps, then one G step) and write its pictures and checkpoint.",
     flags: &[
-        flag("data", "NAME", "digits (28x28 grey), shapes (32x32 RGB), ring (2-D points), or a .npy, IDX or CIFAR-10 file (or directory) of images", "digits"),
+        opt("data", "NAME", "digits (28x28 grey), shapes (32x32 RGB), ring (2-D points), or a .npy, IDX or CIFAR-10 file (or directory) of images", Some("digits")),
         Flag {
             name: "labels",
             value: Some("FILE"),
@@ -51,7 +28,7 @@ pub(super) const TRAIN: Command = Command {
             help: "pad the images of --data FILE to a square (with -1) and resize them to N x N",
             default: None,
         },
-        flag("data-size", "N", "how many examples to draw from a built-in data set", "60000"),
+        opt("data-size", "N", "how many examples to draw from a built-in data set", Some("60000")),
         switch("conditional", "class-conditional G and D (the default for labelled images)"),
         switch("unconditional", "ignore the labels"),
         Flag {
@@ -60,27 +37,27 @@ pub(super) const TRAIN: Command = Command {
             help: "side of the images (default: the data's)",
             default: None,
         },
-        flag("steps", "N", "training iterations", "1200"),
-        flag("batch", "M", "minibatch size m", "64"),
-        flag("k", "K", "discriminator steps per generator step", "1"),
-        flag("loss", "KIND", "generator loss: minimax or non-saturating", "non-saturating"),
-        flag("optimizer", "KIND", "adam or sgd (with momentum)", "adam"),
-        flag("lr-g", "LR", "generator learning rate", "0.0002"),
-        flag("lr-d", "LR", "discriminator learning rate", "0.0002"),
-        flag("beta1", "B", "Adam's beta1", "0.5"),
-        flag("beta2", "B", "Adam's beta2", "0.999"),
-        flag("momentum", "MU", "SGD's momentum", "0.9"),
+        opt("steps", "N", "training iterations", Some("1200")),
+        opt("batch", "M", "minibatch size m", Some("64")),
+        opt("k", "K", "discriminator steps per generator step", Some("1")),
+        opt("loss", "KIND", "generator loss: minimax or non-saturating", Some("non-saturating")),
+        opt("optimizer", "KIND", "adam or sgd (with momentum)", Some("adam")),
+        opt("lr-g", "LR", "generator learning rate", Some("0.0002")),
+        opt("lr-d", "LR", "discriminator learning rate", Some("0.0002")),
+        opt("beta1", "B", "Adam's beta1", Some("0.5")),
+        opt("beta2", "B", "Adam's beta2", Some("0.999")),
+        opt("momentum", "MU", "SGD's momentum", Some("0.9")),
         switch("patch", "PatchGAN discriminator: one logit per patch"),
-        flag("seed", "S", "fixes the whole run", "1"),
-        flag("nz", "N", "length of the noise vector z", "100"),
-        flag("ngf", "N", "generator width", "64"),
-        flag("ndf", "N", "discriminator width", "64"),
-        flag("hidden", "N", "width of the 2-D players (ring)", "128"),
-        flag("noise-std", "SIGMA", "z ~ N(0, sigma^2 I)", "1"),
+        opt("seed", "S", "fixes the whole run", Some("1")),
+        opt("nz", "N", "length of the noise vector z", Some("100")),
+        opt("ngf", "N", "generator width", Some("64")),
+        opt("ndf", "N", "discriminator width", Some("64")),
+        opt("hidden", "N", "width of the 2-D players (ring)", Some("128")),
+        opt("noise-std", "SIGMA", "z ~ N(0, sigma^2 I)", Some("1")),
         switch("learn-prior", "learn the prior's mu and sigma by reparameterisation"),
-        flag("out", "DIR", "the run directory", "runs/train"),
-        flag("sample-every", "N", "write a sample grid every N steps (0: only at the end)", "200"),
-        flag("save-every", "N", "write the checkpoint every N steps (0: only at the end)", "500"),
+        opt("out", "DIR", "the run directory", Some("runs/train")),
+        opt("sample-every", "N", "write a sample grid every N steps (0: only at the end)", Some("200")),
+        opt("save-every", "N", "write the checkpoint every N steps (0: only at the end)", Some("500")),
         Flag {
             name: "resume",
             value: Some("DIR"),
@@ -105,7 +82,7 @@ pub(super) const TRAIN: Command = Command {
             help: "the watermark key, as hex digits (8 for 32 bits)",
             default: None,
         },
-        flag("watermark-weight", "BETA", "the weight beta of the watermark term in G's loss", "1"),
+        opt("watermark-weight", "BETA", "the weight beta of the watermark term in G's loss", Some("1")),
         switch("quiet", "print nothing but the final summary"),
         THREADS,
     ],

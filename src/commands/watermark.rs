@@ -2,7 +2,7 @@
 //! on a data set, and read a key back from generated images with a p-value per image.
 
 use super::THREADS;
-use crate::cli::{Command, Flag, Matches};
+use crate::cli::{opt, Command, Flag, Matches};
 use crate::data::{files, Dataset, BUILTIN};
 use crate::error::{Error, Result};
 use crate::io::write_atomic;
@@ -13,44 +13,35 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-const fn opt(name: &'static str, value: &'static str, help: &'static str) -> Flag {
-    Flag {
-        name,
-        value: Some(value),
-        help,
-        default: None,
-    }
-}
-
 pub(super) const WATERMARK: Command = Command {
     name: "watermark",
     about: "Train a watermarking network (train), or read a key back from images with a p-value (verify).",
     flags: &[
-        opt("data", "NAME", "train: digits, shapes, or a .npy, IDX or CIFAR-10 file of images (default digits)"),
-        opt("labels", "FILE", "train: labels of --data FILE (not needed: the network ignores them)"),
-        opt("data-size", "N", "train: images drawn from a built-in data set (default 10000)"),
-        opt("bits", "N", "train: key length, a multiple of 4 (default 32)"),
-        opt("steps", "N", "train: training steps (default 1500)"),
-        opt("batch", "M", "train: minibatch size (default 32)"),
-        opt("lambda", "L", "train: weight of MSE(watermarked, original) (default 20)"),
-        opt("strength", "S", "train: the largest change of one pixel, in [-1, 1] units (default 0.2)"),
-        opt("seed", "S", "train: fixes the run (default 1)"),
+        opt("data", "NAME", "train: digits, shapes, or a .npy, IDX or CIFAR-10 file of images (default digits)", None),
+        opt("labels", "FILE", "train: labels of --data FILE (not needed: the network ignores them)", None),
+        opt("data-size", "N", "train: images drawn from a built-in data set (default 10000)", None),
+        opt("bits", "N", "train: key length, a multiple of 4 (default 32)", None),
+        opt("steps", "N", "train: training steps (default 1500)", None),
+        opt("batch", "M", "train: minibatch size (default 32)", None),
+        opt("lambda", "L", "train: weight of MSE(watermarked, original) (default 20)", None),
+        opt("strength", "S", "train: the largest change of one pixel, in [-1, 1] units (default 0.2)", None),
+        opt("seed", "S", "train: fixes the run (default 1)", None),
         Flag {
             name: "no-perturb",
             value: None,
             help: "train: no image-processing layer (noise, blur, shift, quantisation)",
             default: None,
         },
-        opt("out", "DIR", "train: where encoder.safetensors and decoder.safetensors go (default runs/watermark)"),
-        opt("decoder", "FILE", "verify: the decoder.safetensors (required)"),
-        opt("key", "HEX", "verify: the key to look for, as hex digits (required)"),
+        opt("out", "DIR", "train: where encoder.safetensors and decoder.safetensors go (default runs/watermark)", None),
+        opt("decoder", "FILE", "verify: the decoder.safetensors (required)", None),
+        opt("key", "HEX", "verify: the key to look for, as hex digits (required)", None),
         Flag {
             name: "level",
             value: Some("ALPHA"),
             help: "verify: an image is marked when its p-value is below ALPHA",
             default: Some("1e-6"),
         },
-        opt("json", "FILE", "verify: also write every result as JSON"),
+        opt("json", "FILE", "verify: also write every result as JSON", None),
         Flag {
             name: "quiet",
             value: None,
