@@ -27,6 +27,7 @@ use super::{Layer, Param};
 use crate::parallel::{for_each_task, SharedMut};
 use crate::scalar::Real;
 use crate::tensor::Tensor;
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 pub struct BatchNorm<T> {
@@ -125,20 +126,27 @@ fn channel_runs(
     (0..n).map(move |i| (i * channels + c) * s..(i * channels + c + 1) * s)
 }
 
-/// sum of f(k) over the values k of channel c, in f64, in an order fixed by the shapes: four
-/// running sums (so that the additions overlap in the pipeline), added at the end.
-fn channel_sum(n: usize, channels: usize, s: usize, c: usize, f: impl Fn(usize) -> f64) -> f64 {
+/// sum of f(a[k], b[k]) over the values k of channel c, in f64, in an order fixed by the
+/// shapes: four running sums (so that the additions overlap in the pipeline, and vectorise),
+/// value k of each run of four going to sum k, the leftovers of a run to sum 0; added at the end.
+fn channel_sum<T: Real>(
+    a: &[T],
+    b: &[T],
+    (n, channels, s): (usize, usize, usize),
+    c: usize,
+    f: impl Fn(T, T) -> f64,
+) -> f64 {
     let mut acc = [0.0f64; 4];
     for run in channel_runs(n, channels, s, c) {
-        let mut k = run.start;
-        while k + 4 <= run.end {
-            for (j, a) in acc.iter_mut().enumerate() {
-                *a += f(k + j);
+        let (a, b) = (&a[run.clone()], &b[run]);
+        let (mut quads_a, mut quads_b) = (a.chunks_exact(4), b.chunks_exact(4));
+        for (qa, qb) in (&mut quads_a).zip(&mut quads_b) {
+            for (sum, (&u, &v)) in acc.iter_mut().zip(qa.iter().zip(qb)) {
+                *sum += f(u, v);
             }
-            k += 4;
         }
-        for k in k..run.end {
-            acc[0] += f(k);
+        for (&u, &v) in quads_a.remainder().iter().zip(quads_b.remainder()) {
+            acc[0] += f(u, v);
         }
     }
     (acc[0] + acc[1]) + (acc[2] + acc[3])
@@ -150,6 +158,18 @@ fn for_each_channel(channels: usize, task: impl Fn(usize) + Sync) {
     for_each_task(channels, task);
 }
 
+/// The slots `run` of an output vector that the channel tasks fill (never zeroed first: each
+/// value is written once, by the task that owns its channel).
+///
+/// # Safety
+/// `run` lies inside the vector's capacity, and only the calling task touches it.
+unsafe fn slots<'a, T>(
+    out: SharedMut<MaybeUninit<T>>,
+    run: Range<usize>,
+) -> &'a mut [MaybeUninit<T>] {
+    unsafe { std::slice::from_raw_parts_mut(out.get().add(run.start), run.len()) }
+}
+
 impl<T: Real> Layer<T> for BatchNorm<T> {
     fn describe(&self) -> String {
         format!("BatchNorm{}d({})", self.dims, self.num_features)
@@ -159,10 +179,11 @@ impl<T: Real> Layer<T> for BatchNorm<T> {
     fn forward(&mut self, x: &Tensor<T>) -> Tensor<T> {
         let (n, s) = self.batch_and_spatial(x);
         let channels = self.num_features;
+        let dims = (n, channels, s);
         let m = n * s;
         let xs = x.as_slice();
-        let mut y = Tensor::<T>::zeros(x.shape());
-        let y_out = SharedMut(y.as_mut_slice().as_mut_ptr());
+        let mut y: Vec<T> = Vec::with_capacity(xs.len());
+        let y_out = SharedMut(y.spare_capacity_mut().as_mut_ptr());
 
         if !self.training {
             // Evaluation: a fixed affine map per channel, from the running estimates.
@@ -173,12 +194,17 @@ impl<T: Real> Layer<T> for BatchNorm<T> {
                 let std = (var[c].to_f64() + self.eps).sqrt();
                 let scale = T::from_f64(gamma[c].to_f64() / std);
                 let shift = T::from_f64(beta[c].to_f64() - mean[c].to_f64() * scale.to_f64());
-                for k in channel_runs(n, channels, s, c).flatten() {
+                for run in channel_runs(n, channels, s, c) {
                     // SAFETY: the values of channel c are written by this task alone.
-                    unsafe { *y_out.get().add(k) = scale * xs[k] + shift };
+                    let y_run = unsafe { slots(y_out, run.clone()) };
+                    for (y, &v) in y_run.iter_mut().zip(&xs[run]) {
+                        y.write(scale * v + shift);
+                    }
                 }
             });
-            return y;
+            // SAFETY: the channels' runs cover every value, and each was written.
+            unsafe { y.set_len(xs.len()) };
+            return Tensor::from_vec(x.shape(), y).expect("one value per input value");
         }
 
         assert!(
@@ -187,29 +213,35 @@ impl<T: Real> Layer<T> for BatchNorm<T> {
             self.describe(),
             x.shape()
         );
-        let mut x_hat = Tensor::<T>::zeros(x.shape());
-        let xh_out = SharedMut(x_hat.as_mut_slice().as_mut_ptr());
+        let mut x_hat: Vec<T> = Vec::with_capacity(xs.len());
+        let xh_out = SharedMut(x_hat.spare_capacity_mut().as_mut_ptr());
         // (mean, biased variance) of every channel, each written by its channel's task.
         let mut stats = vec![(0.0f64, 0.0f64); channels];
         let stats_out = SharedMut(stats.as_mut_ptr());
         let (gamma, beta) = (self.weight.as_slice(), self.bias.as_slice());
         for_each_channel(channels, |c| {
             // Batch statistics over (N, H, W), in two passes.
-            let mean = channel_sum(n, channels, s, c, |k| xs[k].to_f64()) / m as f64;
-            let var =
-                channel_sum(n, channels, s, c, |k| (xs[k].to_f64() - mean).powi(2)) / m as f64;
+            let mean = channel_sum(xs, xs, dims, c, |v, _| v.to_f64()) / m as f64;
+            let var = channel_sum(xs, xs, dims, c, |v, _| (v.to_f64() - mean).powi(2)) / m as f64;
             let inv_std = T::from_f64(1.0 / (var + self.eps).sqrt());
             let (gamma, beta, mean_t) = (gamma[c], beta[c], T::from_f64(mean));
-            for k in channel_runs(n, channels, s, c).flatten() {
-                let xh = (xs[k] - mean_t) * inv_std;
+            for run in channel_runs(n, channels, s, c) {
                 // SAFETY: the values of channel c, and stats[c], are written by this task alone.
-                unsafe {
-                    *xh_out.get().add(k) = xh;
-                    *y_out.get().add(k) = gamma * xh + beta;
+                let (xh_run, y_run) =
+                    unsafe { (slots(xh_out, run.clone()), slots(y_out, run.clone())) };
+                for ((xh, y), &v) in xh_run.iter_mut().zip(y_run).zip(&xs[run]) {
+                    let v_hat = (v - mean_t) * inv_std;
+                    xh.write(v_hat);
+                    y.write(gamma * v_hat + beta);
                 }
             }
             unsafe { *stats_out.get().add(c) = (mean, var) };
         });
+        // SAFETY: the channels' runs cover every value, and each was written.
+        unsafe {
+            x_hat.set_len(xs.len());
+            y.set_len(xs.len());
+        }
 
         let mut stds = Vec::with_capacity(channels);
         for (c, &(mean, var)) in stats.iter().enumerate() {
@@ -223,8 +255,9 @@ impl<T: Real> Layer<T> for BatchNorm<T> {
             *rv = T::from_f64((1.0 - mom) * rv.to_f64() + mom * unbiased);
         }
         self.num_batches_tracked[0] += T::ONE;
+        let x_hat = Tensor::from_vec(x.shape(), x_hat).expect("one value per input value");
         self.saved = Some(Saved { x_hat, std: stds });
-        y
+        Tensor::from_vec(x.shape(), y).expect("one value per input value")
     }
 
     // grad_output: x's shape -> grad_input: x's shape
@@ -237,18 +270,19 @@ impl<T: Real> Layer<T> for BatchNorm<T> {
         grad_output.assert_shape("BatchNorm::backward grad_output", saved.x_hat.shape());
         let (n, s) = self.batch_and_spatial(grad_output);
         let channels = self.num_features;
+        let dims = (n, channels, s);
         let m = n * s;
         let (g, xh) = (grad_output.as_slice(), saved.x_hat.as_slice());
-        let mut grad_input = Tensor::<T>::zeros(grad_output.shape());
-        let gi_out = SharedMut(grad_input.as_mut_slice().as_mut_ptr());
+        let mut grad_input: Vec<T> = Vec::with_capacity(g.len());
+        let gi_out = SharedMut(grad_input.spare_capacity_mut().as_mut_ptr());
         // (sum g, sum g x_hat) of every channel, each written by its channel's task.
         let mut sums = vec![(0.0f64, 0.0f64); channels];
         let sums_out = SharedMut(sums.as_mut_ptr());
         let gamma = self.weight.as_slice();
         for_each_channel(channels, |c| {
             // The two per-channel sums every term of the backward pass needs.
-            let sum_g = channel_sum(n, channels, s, c, |k| g[k].to_f64());
-            let sum_g_xhat = channel_sum(n, channels, s, c, |k| g[k].to_f64() * xh[k].to_f64());
+            let sum_g = channel_sum(g, g, dims, c, |u, _| u.to_f64());
+            let sum_g_xhat = channel_sum(g, xh, dims, c, |u, v| u.to_f64() * v.to_f64());
 
             // grad_input = gamma / (m std) * (m g - sum g - x_hat sum g x_hat)
             let k_c = gamma[c] / (T::from_usize(m) * saved.std[c]);
@@ -257,19 +291,22 @@ impl<T: Real> Layer<T> for BatchNorm<T> {
                 T::from_f64(sum_g),
                 T::from_f64(sum_g_xhat),
             );
-            for k in channel_runs(n, channels, s, c).flatten() {
+            for run in channel_runs(n, channels, s, c) {
                 // SAFETY: the values of channel c, and sums[c], are written by this task alone.
-                unsafe {
-                    *gi_out.get().add(k) = k_c * (m_t * g[k] - sum_g_t - xh[k] * sum_g_xhat_t)
-                };
+                let gi_run = unsafe { slots(gi_out, run.clone()) };
+                for (gi, (&u, &v)) in gi_run.iter_mut().zip(g[run.clone()].iter().zip(&xh[run])) {
+                    gi.write(k_c * (m_t * u - sum_g_t - v * sum_g_xhat_t));
+                }
             }
             unsafe { *sums_out.get().add(c) = (sum_g, sum_g_xhat) };
         });
+        // SAFETY: the channels' runs cover every value, and each was written.
+        unsafe { grad_input.set_len(g.len()) };
         for (c, &(sum_g, sum_g_xhat)) in sums.iter().enumerate() {
             self.grad_bias[c] += T::from_f64(sum_g);
             self.grad_weight[c] += T::from_f64(sum_g_xhat);
         }
-        grad_input
+        Tensor::from_vec(grad_output.shape(), grad_input).expect("one value per input value")
     }
 
     fn params(&mut self) -> Vec<Param<'_, T>> {
