@@ -297,14 +297,13 @@ impl<T: Real> Layer<T> for Reshape {
         }
         self.input_shape = x.shape().to_vec();
         let describe = <Self as Layer<T>>::describe(self);
-        x.clone()
+        pointwise::copy_tensor(x)
             .reshape(&shape)
             .unwrap_or_else(|e| panic!("{describe}: {e}"))
     }
     fn backward(&mut self, grad_output: &Tensor<T>) -> Tensor<T> {
         let describe = <Self as Layer<T>>::describe(self);
-        grad_output
-            .clone()
+        pointwise::copy_tensor(grad_output)
             .reshape(&self.input_shape)
             .unwrap_or_else(|e| panic!("{describe} backward: {e}"))
     }
