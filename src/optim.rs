@@ -8,8 +8,16 @@
 //! and restored exactly, so that a stopped run resumes bit for bit.
 
 use crate::error::{Error, Result};
+use crate::parallel::for_each_task;
 use crate::scalar::Real;
 use crate::tensor::Tensor;
+use std::sync::Mutex;
+
+/// Values per task of an optimiser step.
+const CHUNK: usize = 1 << 14;
+
+/// One task's part of Adam's step: values, gradients, first and second moments.
+type AdamChunk<'a, T> = (&'a mut [T], &'a [T], &'a mut [T], &'a mut [T]);
 
 /// A parameter as an optimiser sees it: its value and its gradient.
 pub struct ParamRef<'a, T> {
@@ -189,23 +197,36 @@ impl<T: Real> Optimizer<T> for Adam<T> {
         let (b1, b2) = (T::from_f64(self.beta1), T::from_f64(self.beta2));
         let step_size = T::from_f64(self.lr / bias_correction1);
         let (bc2, eps) = (T::from_f64(bias_correction2_sqrt), T::from_f64(self.eps));
-        for (i, p) in params.iter_mut().enumerate() {
-            let m = self.exp_avg[i].as_mut_slice();
-            let v = self.exp_avg_sq[i].as_mut_slice();
-            for (((w, &g), m), v) in p
-                .value
-                .as_mut_slice()
+        // Every value's update reads and writes only its own slots, so the parameters are cut
+        // into fixed chunks for the threads (the same bits on any thread count).
+        let chunks: Vec<Mutex<AdamChunk<'_, T>>> = params
+            .iter_mut()
+            .zip(self.exp_avg.iter_mut().zip(&mut self.exp_avg_sq))
+            .flat_map(|(p, (m, v))| {
+                p.value
+                    .as_mut_slice()
+                    .chunks_mut(CHUNK)
+                    .zip(p.grad.as_slice().chunks(CHUNK))
+                    .zip(m.as_mut_slice().chunks_mut(CHUNK))
+                    .zip(v.as_mut_slice().chunks_mut(CHUNK))
+                    .map(|(((w, g), m), v)| Mutex::new((w, g, m, v)))
+            })
+            .collect();
+        for_each_task(chunks.len(), |c| {
+            let mut chunk = chunks[c].lock().unwrap_or_else(|e| e.into_inner());
+            let (w, g, m, v) = &mut *chunk;
+            for (((w, &g), m), v) in w
                 .iter_mut()
-                .zip(p.grad.as_slice())
-                .zip(m)
-                .zip(v)
+                .zip(g.iter())
+                .zip(m.iter_mut())
+                .zip(v.iter_mut())
             {
                 *m = b1 * *m + (T::ONE - b1) * g;
                 *v = b2 * *v + (T::ONE - b2) * g * g;
                 let denominator = v.sqrt() / bc2 + eps;
                 *w -= step_size * *m / denominator;
             }
-        }
+        });
     }
 
     fn state(&self) -> OptimizerState<T> {
