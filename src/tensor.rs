@@ -1,5 +1,10 @@
 //! Chapter 2. The one array type: a shape and a flat, contiguous, row-major `Vec`.
 //!
+//! Clones share their values until one of them writes (copy on write): a layer keeps its input
+//! for the backward pass as a clone, and that costs a reference count, not a copy of the batch.
+//! Writing through a tensor whose values are shared copies them first, so a tensor still
+//! behaves as a value of its own.
+//!
 //! A matrix is a tensor of rank 2 ([rows, cols]); an image batch is a tensor of rank 4 in
 //! NCHW order ([N, C, H, W]: batch, channels, height, width), as in PyTorch. The element at
 //! (n, c, h, w) sits at `((n * C + c) * H + h) * W + w`. Strided views for GEMM are in
@@ -8,11 +13,19 @@
 use crate::error::{Error, Result};
 use crate::gemm::{MatMut, MatRef};
 use crate::scalar::Real;
+use std::sync::Arc;
 
 #[derive(Clone, PartialEq)]
 pub struct Tensor<T> {
     shape: Vec<usize>,
-    data: Vec<T>,
+    data: Arc<Vec<T>>,
+}
+
+impl<T: Clone> Tensor<T> {
+    /// The values, for writing: copied first if another clone shares them.
+    fn values_mut(&mut self) -> &mut Vec<T> {
+        Arc::make_mut(&mut self.data)
+    }
 }
 
 impl<T: Real> std::fmt::Debug for Tensor<T> {
@@ -42,7 +55,7 @@ impl<T: Real> Tensor<T> {
     pub fn full(shape: &[usize], value: T) -> Self {
         Tensor {
             shape: shape.to_vec(),
-            data: vec![value; shape.iter().product()],
+            data: Arc::new(vec![value; shape.iter().product()]),
         }
     }
 
@@ -66,7 +79,7 @@ impl<T: Real> Tensor<T> {
         }
         Ok(Tensor {
             shape: shape.to_vec(),
-            data,
+            data: Arc::new(data),
         })
     }
 
@@ -75,7 +88,7 @@ impl<T: Real> Tensor<T> {
         let len = shape.iter().product();
         Tensor {
             shape: shape.to_vec(),
-            data: (0..len).map(f).collect(),
+            data: Arc::new((0..len).map(f).collect()),
         }
     }
 
@@ -92,7 +105,7 @@ impl<T: Real> Tensor<T> {
     pub fn cast<U: Real>(&self) -> Tensor<U> {
         Tensor {
             shape: self.shape.clone(),
-            data: self.data.iter().map(|x| U::from_f64(x.to_f64())).collect(),
+            data: Arc::new(self.data.iter().map(|x| U::from_f64(x.to_f64())).collect()),
         }
     }
 
@@ -109,10 +122,10 @@ impl<T: Real> Tensor<T> {
         &self.data
     }
     pub fn as_mut_slice(&mut self) -> &mut [T] {
-        &mut self.data
+        self.values_mut()
     }
     pub fn into_vec(self) -> Vec<T> {
-        self.data
+        Arc::try_unwrap(self.data).unwrap_or_else(|shared| (*shared).clone())
     }
 
     /// The same data under another shape with the same number of elements.
@@ -163,7 +176,7 @@ impl<T: Real> Tensor<T> {
     }
     pub fn row_mut(&mut self, i: usize) -> &mut [T] {
         let c = self.cols();
-        &mut self.data[i * c..(i + 1) * c]
+        &mut self.values_mut()[i * c..(i + 1) * c]
     }
 
     /// Rows (for rank 4, images) `range` of the first dimension, copied into a tensor of their own:
@@ -181,7 +194,7 @@ impl<T: Real> Tensor<T> {
         shape[0] = range.len();
         Tensor {
             shape,
-            data: self.data[range.start * c..range.end * c].to_vec(),
+            data: Arc::new(self.data[range.start * c..range.end * c].to_vec()),
         }
     }
 
@@ -191,7 +204,7 @@ impl<T: Real> Tensor<T> {
     }
     pub fn at_mut(&mut self, i: usize, j: usize) -> &mut T {
         let c = self.cols();
-        &mut self.data[i * c + j]
+        &mut self.values_mut()[i * c + j]
     }
 
     /// A read-only [rows, cols] view for GEMM (see [`Tensor::rows`] and [`Tensor::cols`]).
@@ -200,7 +213,7 @@ impl<T: Real> Tensor<T> {
     }
     pub fn view_mut(&mut self) -> MatMut<'_, T> {
         let (r, c) = (self.rows(), self.cols());
-        MatMut::new(&mut self.data, r, c)
+        MatMut::new(self.values_mut(), r, c)
     }
 
     /// The transpose of a matrix, as a new contiguous matrix.
@@ -218,18 +231,18 @@ impl<T: Real> Tensor<T> {
     // ---- element-wise ------------------------------------------------------------------------
 
     pub fn fill(&mut self, value: T) {
-        self.data.fill(value);
+        self.values_mut().fill(value);
     }
 
     pub fn map(&self, f: impl Fn(T) -> T) -> Self {
         Tensor {
             shape: self.shape.clone(),
-            data: self.data.iter().map(|&x| f(x)).collect(),
+            data: Arc::new(self.data.iter().map(|&x| f(x)).collect()),
         }
     }
 
     pub fn map_inplace(&mut self, f: impl Fn(T) -> T) {
-        self.data.iter_mut().for_each(|x| *x = f(*x));
+        self.values_mut().iter_mut().for_each(|x| *x = f(*x));
     }
 
     /// `f(self[i], other[i])` for every i; the shapes must agree.
@@ -238,12 +251,13 @@ impl<T: Real> Tensor<T> {
         other.assert_shape("zip_map", &self.shape);
         Tensor {
             shape: self.shape.clone(),
-            data: self
-                .data
-                .iter()
-                .zip(&other.data)
-                .map(|(&a, &b)| f(a, b))
-                .collect(),
+            data: Arc::new(
+                self.data
+                    .iter()
+                    .zip(other.data.iter())
+                    .map(|(&a, &b)| f(a, b))
+                    .collect(),
+            ),
         }
     }
 
@@ -251,7 +265,7 @@ impl<T: Real> Tensor<T> {
     #[track_caller]
     pub fn axpy(&mut self, alpha: T, x: &Self) {
         x.assert_shape("axpy", &self.shape);
-        for (y, &x) in self.data.iter_mut().zip(&x.data) {
+        for (y, &x) in self.values_mut().iter_mut().zip(x.data.iter()) {
             *y += alpha * x;
         }
     }
@@ -275,7 +289,7 @@ impl<T: Real> Tensor<T> {
         other.assert_shape("dot", &self.shape);
         self.data
             .iter()
-            .zip(&other.data)
+            .zip(other.data.iter())
             .map(|(a, b)| a.to_f64() * b.to_f64())
             .sum()
     }
@@ -285,7 +299,7 @@ impl<T: Real> Tensor<T> {
         let c = self.cols();
         let mut out = Tensor::zeros(&[c]);
         for i in 0..self.rows() {
-            for (o, &x) in out.data.iter_mut().zip(self.row(i)) {
+            for (o, &x) in out.values_mut().iter_mut().zip(self.row(i)) {
                 *o += x;
             }
         }
@@ -318,7 +332,7 @@ impl<T: Real> Tensor<T> {
         other.assert_shape("max_abs_diff", &self.shape);
         self.data
             .iter()
-            .zip(&other.data)
+            .zip(other.data.iter())
             .fold(T::ZERO, |m, (&a, &b)| m.max((a - b).abs()))
     }
 
@@ -334,9 +348,9 @@ impl<T> std::ops::Index<usize> for Tensor<T> {
     }
 }
 
-impl<T> std::ops::IndexMut<usize> for Tensor<T> {
+impl<T: Clone> std::ops::IndexMut<usize> for Tensor<T> {
     fn index_mut(&mut self, i: usize) -> &mut T {
-        &mut self.data[i]
+        &mut self.values_mut()[i]
     }
 }
 

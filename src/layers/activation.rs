@@ -31,7 +31,8 @@ fn saved<'a, T>(saved: &'a Option<Tensor<T>>, layer: &str) -> &'a Tensor<T> {
         .unwrap_or_else(|| panic!("{layer}::backward needs a training-mode forward first"))
 }
 
-/// For Tanh and Sigmoid: y = f(x) and, in training mode, a copy of y for backward.
+/// For Tanh and Sigmoid: y = f(x) and, in training mode, y for backward (a clone shares the
+/// values, it does not copy them).
 fn forward_keeping_output<T: Real>(
     x: &Tensor<T>,
     f: impl Fn(T) -> T + Sync,
@@ -39,7 +40,7 @@ fn forward_keeping_output<T: Real>(
     saved: &mut Option<Tensor<T>>,
 ) -> Tensor<T> {
     let y = with_shape(x, pointwise::map(x.as_slice(), f));
-    *saved = training.then(|| with_shape(&y, pointwise::copy(y.as_slice())));
+    *saved = training.then(|| y.clone());
     y
 }
 
@@ -297,13 +298,14 @@ impl<T: Real> Layer<T> for Reshape {
         }
         self.input_shape = x.shape().to_vec();
         let describe = <Self as Layer<T>>::describe(self);
-        pointwise::copy_tensor(x)
+        x.clone()
             .reshape(&shape)
             .unwrap_or_else(|e| panic!("{describe}: {e}"))
     }
     fn backward(&mut self, grad_output: &Tensor<T>) -> Tensor<T> {
         let describe = <Self as Layer<T>>::describe(self);
-        pointwise::copy_tensor(grad_output)
+        grad_output
+            .clone()
             .reshape(&self.input_shape)
             .unwrap_or_else(|e| panic!("{describe} backward: {e}"))
     }

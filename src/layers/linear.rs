@@ -11,7 +11,7 @@
 //! hands its gradient back in the input's own shape. All three products are one call of the
 //! fast [`gemm`]; [`linear_reference`] is the plain loop the tests compare against.
 
-use super::{pointwise, Layer, Param};
+use super::{Layer, Param};
 use crate::error::Result;
 use crate::gemm::gemm;
 use crate::scalar::Real;
@@ -104,7 +104,7 @@ impl<T: Real> Layer<T> for Linear<T> {
         if self.training {
             self.input_shape = x.shape().to_vec();
             self.input = Some(
-                pointwise::copy_tensor(x)
+                x.clone()
                     .reshape(&[n, self.in_features])
                     .expect("same size"),
             );

@@ -7,8 +7,6 @@
 //! big enough to be worth handing out. [`map_reference`] is the plain loop beside them.
 
 use crate::parallel::{for_each_task, SharedMut};
-use crate::scalar::Real;
-use crate::tensor::Tensor;
 use std::mem::MaybeUninit;
 
 /// Values per task.
@@ -39,17 +37,6 @@ pub fn zip_map<A: Copy + Sync, B: Copy + Sync, U: Copy + Send>(
             o.write(f(u, v));
         }
     })
-}
-
-/// A copy of `x`, on all threads (for the tensors a layer keeps for its backward pass).
-pub fn copy<T: Copy + Send + Sync>(x: &[T]) -> Vec<T> {
-    map(x, |v| v)
-}
-
-/// A copy of the tensor `x`, on all threads: what a layer keeps of its input for the backward
-/// pass (a plain `clone` would copy it on one thread while the others wait).
-pub fn copy_tensor<T: Real>(x: &Tensor<T>) -> Tensor<T> {
-    Tensor::from_vec(x.shape(), copy(x.as_slice())).expect("one value per element")
 }
 
 /// The plain loop [`map`] must agree with.
