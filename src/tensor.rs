@@ -383,4 +383,35 @@ mod tests {
         assert_eq!(x.cols(), 60);
         assert_eq!(x.row(1)[0], 60.0);
     }
+
+    #[test]
+    fn clones_share_values_until_one_writes() {
+        let a = Tensor::<f32>::from_fn(&[2, 3], |i| i as f32);
+        let mut b = a.clone();
+        // Shared: the same memory, no copy yet.
+        assert_eq!(a.as_slice().as_ptr(), b.as_slice().as_ptr());
+        // A write copies first, so the original keeps its values.
+        b.as_mut_slice()[0] = 7.0;
+        assert_ne!(a.as_slice().as_ptr(), b.as_slice().as_ptr());
+        assert_eq!(a.as_slice(), &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(b.as_slice(), &[7.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+        // Every way of writing goes through the copy: fill, index, rows, elements, in-place maps.
+        let mut c = a.clone();
+        c.fill(1.0);
+        let mut d = a.clone();
+        d[5] = -1.0;
+        let mut e = a.clone();
+        e.row_mut(0)[1] = 9.0;
+        *e.at_mut(1, 0) = 6.0;
+        let mut f = a.clone();
+        f.scale(2.0);
+        assert_eq!(a.as_slice(), &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!((c[0], d[5], e[1], e[3], f[5]), (1.0, -1.0, 9.0, 6.0, 10.0));
+        // A tensor alone is written in place, and `into_vec` hands over its vector.
+        let ptr = b.as_slice().as_ptr();
+        b.as_mut_slice()[1] = 8.0;
+        assert_eq!(b.as_slice().as_ptr(), ptr);
+        let values = b.into_vec();
+        assert_eq!(values.as_ptr(), ptr);
+    }
 }
