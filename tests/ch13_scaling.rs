@@ -114,10 +114,13 @@ proptest! {
         let f = |v: f32| if v > 0.0 { v } else { 0.2 * v };
         let expected = pointwise::map_reference(&a, f);
         let expected_zip: Vec<f32> = a.iter().zip(&b).map(|(&u, &v)| u * v - 1.0).collect();
+        let expected_signs = pointwise::map_reference(&a, |v| v > 0.0);
         for threads in [1, 3] {
             with_threads(threads, || {
                 assert_eq!(pointwise::map(&a, f), expected);
                 assert_eq!(pointwise::zip_map(&a, &b, |u, v| u * v - 1.0), expected_zip);
+                let (y, signs) = pointwise::map_two(&a, f, |v| v > 0.0);
+                assert_eq!((&y, &signs), (&expected, &expected_signs));
             });
         }
     }

@@ -69,8 +69,15 @@ fn forward_with_signs<T: Real>(
     training: bool,
     positive: &mut Option<Vec<bool>>,
 ) -> Tensor<T> {
-    *positive = training.then(|| pointwise::map(x.as_slice(), |v| v > T::ZERO));
-    with_shape(x, pointwise::map(x.as_slice(), f))
+    let y = if training {
+        let (y, signs) = pointwise::map_two(x.as_slice(), f, |v| v > T::ZERO);
+        *positive = Some(signs);
+        y
+    } else {
+        *positive = None;
+        pointwise::map(x.as_slice(), f)
+    };
+    with_shape(x, y)
 }
 
 /// grad_input[i] = f(grad_output[i], positive[i]), on all threads.

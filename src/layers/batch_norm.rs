@@ -55,9 +55,18 @@ pub struct BatchNorm<T> {
 }
 
 /// What training-mode forward keeps for backward.
+///
+/// Backward needs x_hat. Rather than writing it out as a second tensor the size of the batch,
+/// forward keeps its input (a clone, which shares the values) and the per-channel mean and
+/// 1 / std, and backward recomputes x_hat = (x - mean_c) * inv_std_c with the same arithmetic,
+/// so it gets the same bits.
 struct Saved<T> {
-    /// x_hat: the input's shape.
-    x_hat: Tensor<T>,
+    /// x: the input.
+    x: Tensor<T>,
+    /// mean_c, as T: [C].
+    mean: Vec<T>,
+    /// 1 / std_c: [C].
+    inv_std: Vec<T>,
     /// std_c = sqrt(var_c + eps): [C].
     std: Vec<T>,
 }
@@ -152,6 +161,12 @@ fn channel_sum<T: Real>(
     (acc[0] + acc[1]) + (acc[2] + acc[3])
 }
 
+/// A channel's mean and 1 / sqrt(var + eps) as T: what forward normalises with, and what backward
+/// recomputes x_hat from.
+fn normalisation<T: Real>(mean: f64, var: f64, eps: f64) -> (T, T) {
+    (T::from_f64(mean), T::from_f64(1.0 / (var + eps).sqrt()))
+}
+
 /// Runs `task(c)` for every channel, spread over the threads. A channel's sums are taken by
 /// one task in a fixed order, so the result does not depend on the thread count.
 ///
@@ -221,39 +236,41 @@ impl<T: Real> Layer<T> for BatchNorm<T> {
             self.describe(),
             x.shape()
         );
-        let mut x_hat: Vec<T> = Vec::with_capacity(xs.len());
-        let xh_out = SharedMut(x_hat.spare_capacity_mut().as_mut_ptr());
         // (mean, biased variance) of every channel, each written by its channel's task.
         let mut stats = vec![(0.0f64, 0.0f64); channels];
         let stats_out = SharedMut(stats.as_mut_ptr());
         let (gamma, beta) = (self.weight.as_slice(), self.bias.as_slice());
+        let eps = self.eps;
         for_each_channel(channels, |c| {
             // Batch statistics over (N, H, W), in two passes.
             let mean = channel_sum(xs, xs, dims, c, |v, _| v.to_f64()) / m as f64;
             let var = channel_sum(xs, xs, dims, c, |v, _| (v.to_f64() - mean).powi(2)) / m as f64;
-            let inv_std = T::from_f64(1.0 / (var + self.eps).sqrt());
-            let (gamma, beta, mean_t) = (gamma[c], beta[c], T::from_f64(mean));
+            let (mean_t, inv_std) = normalisation::<T>(mean, var, eps);
+            let (gamma, beta) = (gamma[c], beta[c]);
             for run in channel_runs(n, channels, s, c) {
                 // SAFETY: the values of channel c, and stats[c], are written by this task alone.
-                let (xh_run, y_run) =
-                    unsafe { (slots(xh_out, run.clone()), slots(y_out, run.clone())) };
-                for ((xh, y), &v) in xh_run.iter_mut().zip(y_run).zip(&xs[run]) {
+                let y_run = unsafe { slots(y_out, run.clone()) };
+                for (y, &v) in y_run.iter_mut().zip(&xs[run]) {
                     let v_hat = (v - mean_t) * inv_std;
-                    xh.write(v_hat);
                     y.write(gamma * v_hat + beta);
                 }
             }
             unsafe { *stats_out.get().add(c) = (mean, var) };
         });
         // SAFETY: the channels' runs cover every value, and each was written.
-        unsafe {
-            x_hat.set_len(xs.len());
-            y.set_len(xs.len());
-        }
+        unsafe { y.set_len(xs.len()) };
 
-        let mut stds = Vec::with_capacity(channels);
+        let mut saved = Saved {
+            x: x.clone(),
+            mean: Vec::with_capacity(channels),
+            inv_std: Vec::with_capacity(channels),
+            std: Vec::with_capacity(channels),
+        };
         for (c, &(mean, var)) in stats.iter().enumerate() {
-            stds.push(T::from_f64((var + self.eps).sqrt()));
+            let (mean_t, inv_std) = normalisation::<T>(mean, var, self.eps);
+            saved.mean.push(mean_t);
+            saved.inv_std.push(inv_std);
+            saved.std.push(T::from_f64((var + self.eps).sqrt()));
             // Running estimates: the variance enters unbiased, m / (m - 1) times the biased one.
             let mom = self.momentum;
             let unbiased = var * m as f64 / (m - 1) as f64;
@@ -263,8 +280,7 @@ impl<T: Real> Layer<T> for BatchNorm<T> {
             *rv = T::from_f64((1.0 - mom) * rv.to_f64() + mom * unbiased);
         }
         self.num_batches_tracked[0] += T::ONE;
-        let x_hat = Tensor::from_vec(x.shape(), x_hat).expect("one value per input value");
-        self.saved = Some(Saved { x_hat, std: stds });
+        self.saved = Some(saved);
         Tensor::from_vec(x.shape(), y).expect("one value per input value")
     }
 
@@ -275,12 +291,12 @@ impl<T: Real> Layer<T> for BatchNorm<T> {
             .saved
             .as_ref()
             .unwrap_or_else(|| panic!("{describe}::backward needs a training-mode forward first"));
-        grad_output.assert_shape("BatchNorm::backward grad_output", saved.x_hat.shape());
+        grad_output.assert_shape("BatchNorm::backward grad_output", saved.x.shape());
         let (n, s) = self.batch_and_spatial(grad_output);
         let channels = self.num_features;
         let dims = (n, channels, s);
         let m = n * s;
-        let (g, xh) = (grad_output.as_slice(), saved.x_hat.as_slice());
+        let (g, xs) = (grad_output.as_slice(), saved.x.as_slice());
         let mut grad_input: Vec<T> = Vec::with_capacity(g.len());
         let gi_out = SharedMut(grad_input.spare_capacity_mut().as_mut_ptr());
         // (sum g, sum g x_hat) of every channel, each written by its channel's task.
@@ -288,9 +304,12 @@ impl<T: Real> Layer<T> for BatchNorm<T> {
         let sums_out = SharedMut(sums.as_mut_ptr());
         let gamma = self.weight.as_slice();
         for_each_channel(channels, |c| {
+            // x_hat as forward computed it.
+            let (mean, inv_std) = (saved.mean[c], saved.inv_std[c]);
+            let x_hat = move |v: T| (v - mean) * inv_std;
             // The two per-channel sums every term of the backward pass needs.
             let sum_g = channel_sum(g, g, dims, c, |u, _| u.to_f64());
-            let sum_g_xhat = channel_sum(g, xh, dims, c, |u, v| u.to_f64() * v.to_f64());
+            let sum_g_xhat = channel_sum(g, xs, dims, c, |u, v| u.to_f64() * x_hat(v).to_f64());
 
             // grad_input = gamma / (m std) * (m g - sum g - x_hat sum g x_hat)
             let k_c = gamma[c] / (T::from_usize(m) * saved.std[c]);
@@ -302,8 +321,8 @@ impl<T: Real> Layer<T> for BatchNorm<T> {
             for run in channel_runs(n, channels, s, c) {
                 // SAFETY: the values of channel c, and sums[c], are written by this task alone.
                 let gi_run = unsafe { slots(gi_out, run.clone()) };
-                for (gi, (&u, &v)) in gi_run.iter_mut().zip(g[run.clone()].iter().zip(&xh[run])) {
-                    gi.write(k_c * (m_t * u - sum_g_t - v * sum_g_xhat_t));
+                for (gi, (&u, &v)) in gi_run.iter_mut().zip(g[run.clone()].iter().zip(&xs[run])) {
+                    gi.write(k_c * (m_t * u - sum_g_t - x_hat(v) * sum_g_xhat_t));
                 }
             }
             unsafe { *sums_out.get().add(c) = (sum_g, sum_g_xhat) };

@@ -39,6 +39,30 @@ pub fn zip_map<A: Copy + Sync, B: Copy + Sync, U: Copy + Send>(
     })
 }
 
+/// `(f(x[i]), g(x[i]))` for every i, in one pass over `x`, on all threads (an activation's
+/// output and what its backward pass keeps, without reading the batch twice).
+pub fn map_two<A: Copy + Sync, U: Copy + Send, V: Copy + Send>(
+    x: &[A],
+    f: impl Fn(A) -> U + Sync,
+    g: impl Fn(A) -> V + Sync,
+) -> (Vec<U>, Vec<V>) {
+    let mut second: Vec<V> = Vec::with_capacity(x.len());
+    let second_slots = SharedMut(second.spare_capacity_mut().as_mut_ptr());
+    let first = fill(x.len(), |range, out| {
+        // SAFETY: `fill` hands each chunk's range to one task alone, so it owns these slots too.
+        let out2 = unsafe {
+            std::slice::from_raw_parts_mut(second_slots.get().add(range.start), range.len())
+        };
+        for ((o, o2), &v) in out.iter_mut().zip(out2).zip(&x[range]) {
+            o.write(f(v));
+            o2.write(g(v));
+        }
+    });
+    // SAFETY: the chunks cover 0..len, and each wrote every slot of its range.
+    unsafe { second.set_len(x.len()) };
+    (first, second)
+}
+
 /// The plain loop [`map`] must agree with.
 pub fn map_reference<A: Copy, U>(x: &[A], f: impl Fn(A) -> U) -> Vec<U> {
     x.iter().map(|&v| f(v)).collect()
