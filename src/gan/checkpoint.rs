@@ -74,6 +74,11 @@ impl TrainConfig {
             ("watermark".into(), optional(&self.watermark)),
             ("key".into(), optional(&self.key)),
             ("watermark_weight".into(), num(self.watermark_weight)),
+            ("watermark_clean".into(), num(self.watermark_clean)),
+            (
+                "watermark_encoder".into(),
+                optional(&self.watermark_encoder),
+            ),
             ("init".into(), optional(&self.init)),
         ])
     }
@@ -109,7 +114,8 @@ impl TrainConfig {
                 .map(str::to_string)
                 .ok_or_else(|| bad(key, "a string"))
         };
-        // Absent from older checkpoints (labels: chapter 11; watermark, key, init: chapter 14).
+        // Absent from older checkpoints (labels: chapter 11; watermark, key, init, watermark_encoder:
+        // chapter 14).
         let optional_text = |key: &str| -> Result<Option<String>> {
             match json.get(key) {
                 None | Some(Json::Null) => Ok(None),
@@ -157,6 +163,11 @@ impl TrainConfig {
                 None => 1.0,
                 Some(_) => num("watermark_weight")?,
             },
+            watermark_clean: match json.get("watermark_clean") {
+                None => 0.0,
+                Some(_) => num("watermark_clean")?,
+            },
+            watermark_encoder: optional_text("watermark_encoder")?,
             init: optional_text("init")?,
         })
     }

@@ -36,7 +36,9 @@ pub use binomial::{binomial_tail, ln_binomial_tail, match_p_value};
 pub use decoder::{Decoder, DecoderConfig};
 pub use encoder::Encoder;
 pub use key::Key;
-pub use mark::{damaged_watermark_loss, watermark_loss, GeneratorMark};
+pub use mark::{
+    damaged_watermark_loss, mixed_watermark_loss, watermark_loss, GeneratorMark, RealMarker,
+};
 pub use processing::{ImageProcessing, Perturbation};
 pub use train::{WatermarkConfig, WatermarkStats, WatermarkTrainer};
 pub use verify::{summarise, verify, Summary, Verification};
