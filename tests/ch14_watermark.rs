@@ -796,7 +796,28 @@ fn the_commands_work_end_to_end() {
     let (ok, out) = gan(&["train", "--resume", &d("run"), "--steps", "4", "--quiet"]);
     assert!(ok, "{out}");
     let resumed = Checkpoint::load(&dir.join("run/checkpoint.safetensors")).unwrap();
-    assert_eq!(resumed.config.watermark_encoder, Some(encoder));
+    assert_eq!(resumed.config.watermark_encoder, Some(encoder.clone()));
+    // ... exactly: 3 steps and a resume to 4 are 4 steps straight (the damage's stream included).
+    let (ok, out) = train(&[
+        "--out",
+        &d("straight"),
+        "--steps",
+        "4",
+        "--watermark",
+        &d("wm/decoder.safetensors"),
+        "--key",
+        "c3",
+        "--watermark-encoder",
+        &encoder,
+        "--watermark-clean",
+        "0.5",
+    ]);
+    assert!(ok, "{out}");
+    let straight = Checkpoint::load(&dir.join("straight/checkpoint.safetensors")).unwrap();
+    assert!(
+        straight.tensors.tensors == resumed.tensors.tensors,
+        "a resumed watermarked run differs from a straight one"
+    );
     // The decoder given as the encoder is a clear error.
     let (ok, out) = train(&[
         "--out",

@@ -205,6 +205,10 @@ pub fn save(trainer: &mut Trainer<f32>, path: &Path) -> Result<()> {
         StoredTensor::from_i64(&[1], &[trainer.step as i64]),
     );
     push_rng(&mut st, "state.rng", &trainer.rng);
+    if let Some(mark) = &trainer.mark {
+        // Chapter 14: the stream that draws the damage in G's watermark term.
+        push_rng(&mut st, "state.watermark_rng", &mark.rng);
+    }
     let b = trainer.batcher.state();
     let batcher = [
         b.n as i64,
@@ -418,6 +422,12 @@ impl Checkpoint {
             .load_state(self.optimizer_state("optimizer_d")?)?;
         trainer.step = self.i64s("state.step", 1)?[0] as usize;
         trainer.rng = self.rng("state.rng")?;
+        if let Some(mark) = &mut trainer.mark {
+            // Absent from checkpoints written before it was saved: the stream starts afresh.
+            if self.tensors.get("state.watermark_rng").is_some() {
+                mark.rng = self.rng("state.watermark_rng")?;
+            }
+        }
         let b = self.i64s("state.batcher", 4)?;
         let words = self.i64s("state.batcher_rng", 4)?;
         trainer.batcher = crate::data::Batcher::from_state(&BatcherState {
