@@ -1,8 +1,9 @@
 //! Chapter 14: the watermark story on the built-in digits, measured.
 //!
 //! 1. trains the watermarking network (encoder + decoder, 32-bit keys) on digits;
-//! 2. fine-tunes a trained generator with the frozen decoder and a random key (the
-//!    unwatermarked starting point is the control);
+//! 2. fine-tunes a trained generator with the frozen decoder and a random key, the GAN's
+//!    discriminator seeing real images marked by the frozen encoder (the unwatermarked starting
+//!    point is the control of the table's false positives);
 //! 3. prints the table: bit accuracy and verified fraction on 1000 samples of each generator and
 //!    on 1000 real images, and after noise, blur and one-pixel shifts.
 //!
@@ -11,8 +12,14 @@
 //! cargo run --release --example ch14_watermark          # then this (about 10 minutes on 2 cores)
 //! cargo run --release --example ch14_watermark -- CHECKPOINT [WM_STEPS] [FINE_TUNE_STEPS]
 //! cargo run --release --example ch14_watermark -- --measure DECODER KEY MARKED CONTROL [REAL.npy [LABELS.npy]]
+//! cargo run --release --example ch14_watermark -- --mark-cost ENCODER KEY CLASSIFIER [REFERENCE.npy IMAGES.npy]
 //! cargo run --release --example ch14_watermark -- --export-shapes DIR
 //! ```
+//!
+//! `--mark-cost` prices the encoder's own mark in classifier-FID: 1000 real images against 1000
+//! reference images, unmarked and marked by the encoder (CLASSIFIER: the judge `gan eval` cached
+//! beside a run, classifier.safetensors). A generator that learns the encoder's mark exactly
+//! (`gan train --watermark-encoder`) pays at least about that much.
 //!
 //! A user's data set works the same way from the command line (chapter 14, "Run it");
 //! `--export-shapes` writes the built-in shapes as a user's files would come (a uint8 .npy of
@@ -49,6 +56,17 @@ fn main() -> gan::Result<()> {
             let (marked, control) = (Path::new(&args[3]), Path::new(&args[4]));
             println!("{}", measure(&mut decoder, &key, marked, control, &real)?);
             return Ok(());
+        }
+        Some("--mark-cost") if args.len() == 4 || args.len() == 6 => {
+            let (reference, images) = match args.get(4..6) {
+                Some([a, b]) => (read_images(a)?, read_images(b)?),
+                _ => (
+                    Dataset::builtin("digits", 1000, 778)?.images,
+                    Dataset::builtin("digits", 1000, 777)?.images,
+                ),
+            };
+            let paths = (Path::new(&args[1]), Path::new(&args[3]));
+            return mark_cost(paths.0, &args[2], paths.1, &reference, &images);
         }
         Some("--export-shapes") if args.len() == 2 => return export_shapes(Path::new(&args[1])),
         Some(flag) if flag.starts_with("--") => {
@@ -113,6 +131,8 @@ fn main() -> gan::Result<()> {
     tune.steps = tune_steps;
     tune.init = Some(control.display().to_string());
     tune.watermark = Some(decoder_path.display().to_string());
+    // D's real images carry the mark too, so that it is no sign of a fake (chapter 14, "Measured").
+    tune.watermark_encoder = Some(out.join("wm/encoder.safetensors").display().to_string());
     tune.key = Some(key.to_hex());
     tune.watermark_weight = BETA;
     let summary = train(
@@ -206,6 +226,50 @@ pub fn measure(
         }
     }
     Ok(table)
+}
+
+/// The first 1000 images of a file (.npy, IDX, ...).
+fn read_images(file: &str) -> gan::Result<Tensor<f32>> {
+    let data = load_images(Path::new(file), None)?.dataset;
+    let n = 1000.min(data.len());
+    Ok(data.batch(&(0..n).collect::<Vec<_>>()).0)
+}
+
+/// Classifier-FID of `images` against `reference`, unmarked and marked by the encoder with the
+/// key, as the watermarking network marks them: clamp(x + E(x, key), -1, 1).
+fn mark_cost(
+    encoder: &Path,
+    key: &str,
+    classifier: &Path,
+    reference: &Tensor<f32>,
+    images: &Tensor<f32>,
+) -> gan::Result<()> {
+    let size = images.shape()[2];
+    let encoder_net = gan::watermark::store::load_encoder::<f32>(encoder)?;
+    let key = Key::parse(key, encoder_net.bits)?;
+    let mut marker = RealMarker::<f32>::load(encoder, key, size, encoder_net.channels)?;
+    let mut marked = Vec::with_capacity(images.len());
+    for chunk in 0..images.rows().div_ceil(250) {
+        let rows = images.rows_range(chunk * 250..((chunk + 1) * 250).min(images.rows()));
+        marked.extend_from_slice(marker.mark(&rows).as_slice());
+    }
+    let marked = Tensor::from_vec(images.shape(), marked)?;
+    let change = marked.zip_map(images, |a, b| a - b);
+    let mut judge = gan::eval::classifier::load_classifier(classifier)?;
+    let reference = judge.features(reference);
+    let fid = |judge: &mut gan::eval::classifier::Classifier<f32>, x: &Tensor<f32>| {
+        gan::eval::frechet::fid(&reference, &judge.features(x))
+    };
+    println!(
+        "{} real images against {} reference images: classifier-FID {:.2} unmarked, {:.2} marked \
+         (mean squared change {:.5})",
+        images.rows(),
+        reference.rows(),
+        fid(&mut judge, images),
+        fid(&mut judge, &marked),
+        change.dot(&change) / change.len() as f64
+    );
+    Ok(())
 }
 
 /// Writes the built-in shapes (32 x 32 RGB, 3 classes) as a user's files usually come: bytes in

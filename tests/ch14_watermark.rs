@@ -15,7 +15,11 @@
 //! - bad input (a key of the wrong length, a decoder for another image size, images of the wrong
 //!   shape) is a clear error; decoders round-trip through safetensors; PNGs (compressed ones too)
 //!   are read back; `gan watermark train`, `gan train --watermark`, `gan sample` and
-//!   `gan watermark verify` work end to end, and a resumed run keeps its watermark.
+//!   `gan watermark verify` work end to end, and a resumed run keeps its watermark;
+//! - the real-image marker (`--watermark-encoder`) marks as the watermarking network does,
+//!   clamp(x + E(x, key), -1, 1), and refuses an encoder for other images or keys;
+//! - the mixed watermark term (a clean share beside the damaged reading) passes the gradient
+//!   check, and a share of 0 is the damaged term bit for bit.
 //!
 //! The `exercise_*` tests check exercises 14.1 and 14.2; run them on your own code with
 //! `cargo test --release --features exercises --test ch14_watermark -- exercise_`.
@@ -30,7 +34,7 @@ use gan::io::png_read::{decode_png, inflate};
 use gan::models::{Generator, GeneratorConfig};
 use gan::rng::{noise, Rng};
 use gan::watermark::png;
-use gan::watermark::store::{load_decoder, save_decoder};
+use gan::watermark::store::{load_decoder, save_decoder, save_encoder};
 use gan::watermark::train::random_keys;
 use gan::watermark::*;
 use gan::Tensor;
@@ -344,13 +348,15 @@ fn the_watermark_term_reaches_g_through_the_frozen_decoder() {
 
     g.net.zero_grad();
     let images = g.forward(&z, None);
-    let (loss, grad_images) = damaged_watermark_loss(
+    // Both readings: the damaged one and, with a share of 0.4, the undamaged one.
+    let (loss, grad_images) = mixed_watermark_loss(
         &mut dec,
         &mut processing,
         &mut damage.clone(),
         &images,
         &key,
         0.7,
+        0.4,
     );
     assert!(loss > 0.0);
     g.backward(&grad_images);
@@ -358,13 +364,14 @@ fn the_watermark_term_reaches_g_through_the_frozen_decoder() {
         |v| {
             set_params(&mut g.net, v);
             let images = g.forward(&z, None);
-            damaged_watermark_loss(
+            mixed_watermark_loss(
                 &mut dec,
                 &mut processing,
                 &mut damage.clone(),
                 &images,
                 &key,
                 0.7,
+                0.4,
             )
             .0
         },
@@ -384,6 +391,76 @@ fn the_watermark_term_reaches_g_through_the_frozen_decoder() {
         decoder_before, decoder_after,
         "the frozen decoder never moves"
     );
+    // A clean share of 0 is the damaged term alone, bit for bit.
+    let mixed = mixed_watermark_loss(
+        &mut dec,
+        &mut processing,
+        &mut damage.clone(),
+        &images,
+        &key,
+        0.7,
+        0.0,
+    );
+    let damaged = damaged_watermark_loss(
+        &mut dec,
+        &mut processing,
+        &mut damage.clone(),
+        &images,
+        &key,
+        0.7,
+    );
+    assert_eq!(mixed, damaged);
+}
+
+#[test]
+fn the_real_marker_marks_as_the_watermarking_network_does() {
+    let mut rng = Rng::new(31);
+    let mut encoder = Encoder::<f32>::new(1, 8, 8, 4, 0.2, &mut rng);
+    let dir = temp_dir("marker");
+    let path = dir.join("encoder.safetensors");
+    save_encoder(&mut encoder, &path).unwrap();
+    let key = Key::parse("c3", 8).unwrap();
+    let mut marker = RealMarker::<f32>::load(&path, key.clone(), 8, 1).unwrap();
+    // Images near the ends of the range, so that the clamp bites somewhere.
+    let images: Tensor<f32> = TestRng::new(4).tensor(&[3, 1, 8, 8]).map(|v: f32| 1.1 * v);
+    let images = images.map(|v| v.clamp(-1.0, 1.0));
+    let marked = marker.mark(&images);
+    let residual = encoder.forward(&images, &key.targets(3));
+    let expected = images.zip_map(&residual, |x, r| (x + r).clamp(-1.0, 1.0));
+    assert_eq!(marked, expected);
+    assert!(marked.as_slice().iter().all(|v| v.abs() <= 1.0));
+    assert!(
+        marked.max_abs_diff(&images) > 0.0,
+        "the mark changes the images"
+    );
+    // An encoder for other images, or for another key length, is refused.
+    let err = RealMarker::<f32>::load(&path, key.clone(), 12, 1)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("12 x 12") && err.contains("8 x 8"), "{err}");
+    let err = RealMarker::<f32>::load(&path, Key::parse("c3c3", 16).unwrap(), 8, 1)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("16 bits") && err.contains("8 bits"), "{err}");
+    // A decoder file is not an encoder.
+    let mut dec = Decoder::<f32>::new(
+        DecoderConfig {
+            image_size: 8,
+            channels: 1,
+            bits: 8,
+            width: 2,
+        },
+        &mut rng,
+    )
+    .unwrap();
+    save_decoder(&mut dec, &dir.join("decoder.safetensors")).unwrap();
+    let err = RealMarker::<f32>::load(&dir.join("decoder.safetensors"), key, 8, 1)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("watermark encoder"), "{err}");
 }
 
 // ---- learning the mark ----------------------------------------------------------------------------
@@ -528,6 +605,23 @@ fn bad_input_gets_a_clear_error() {
         .unwrap()
         .to_string();
     assert!(err.contains("--key"), "{err}");
+    // Through Trainer: marked real images without a watermark.
+    let config = TrainConfig {
+        data: "x".into(),
+        conditional: false,
+        image_size: 12,
+        batch: 4,
+        nz: 4,
+        ngf: 4,
+        ndf: 4,
+        watermark_encoder: Some(path.display().to_string()),
+        ..TrainConfig::default()
+    };
+    let err = Trainer::<f32>::new(config, TrainingData::Images(small_digits(8, 1)))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("--watermark FILE"), "{err}");
 }
 
 #[test]
@@ -549,6 +643,8 @@ fn the_configuration_keeps_the_watermark_and_old_ones_have_none() {
         watermark: Some("wm/decoder.safetensors".into()),
         key: Some("0123abcd".into()),
         watermark_weight: 0.25,
+        watermark_clean: 0.5,
+        watermark_encoder: Some("wm/encoder.safetensors".into()),
         init: Some("main.safetensors".into()),
         ..TrainConfig::default()
     };
@@ -560,7 +656,17 @@ fn the_configuration_keeps_the_watermark_and_old_ones_have_none() {
     };
     let old: Vec<_> = fields
         .into_iter()
-        .filter(|(k, _)| !["watermark", "key", "watermark_weight", "init"].contains(&k.as_str()))
+        .filter(|(k, _)| {
+            ![
+                "watermark",
+                "key",
+                "watermark_weight",
+                "watermark_clean",
+                "watermark_encoder",
+                "init",
+            ]
+            .contains(&k.as_str())
+        })
         .collect();
     assert_eq!(
         TrainConfig::from_json(&Json::Object(old), "old").unwrap(),
@@ -668,6 +774,7 @@ fn the_commands_work_end_to_end() {
         args.extend_from_slice(extra);
         gan(&args)
     };
+    let encoder = d("wm/encoder.safetensors");
     let (ok, out) = train(&[
         "--out",
         &d("run"),
@@ -675,13 +782,54 @@ fn the_commands_work_end_to_end() {
         &d("wm/decoder.safetensors"),
         "--key",
         "c3",
+        "--watermark-encoder",
+        &encoder,
+        "--watermark-clean",
+        "0.5",
     ]);
     assert!(ok, "{out}");
     let saved = Checkpoint::load(&dir.join("run/checkpoint.safetensors")).unwrap();
     assert_eq!(saved.config.key.as_deref(), Some("c3"));
+    assert_eq!(saved.config.watermark_encoder, Some(encoder.clone()));
+    assert_eq!(saved.config.watermark_clean, 0.5);
     // Resuming keeps the watermark; --init fine-tunes from the checkpoint.
     let (ok, out) = gan(&["train", "--resume", &d("run"), "--steps", "4", "--quiet"]);
     assert!(ok, "{out}");
+    let resumed = Checkpoint::load(&dir.join("run/checkpoint.safetensors")).unwrap();
+    assert_eq!(resumed.config.watermark_encoder, Some(encoder.clone()));
+    // ... exactly: 3 steps and a resume to 4 are 4 steps straight (the damage's stream included).
+    let (ok, out) = train(&[
+        "--out",
+        &d("straight"),
+        "--steps",
+        "4",
+        "--watermark",
+        &d("wm/decoder.safetensors"),
+        "--key",
+        "c3",
+        "--watermark-encoder",
+        &encoder,
+        "--watermark-clean",
+        "0.5",
+    ]);
+    assert!(ok, "{out}");
+    let straight = Checkpoint::load(&dir.join("straight/checkpoint.safetensors")).unwrap();
+    assert!(
+        straight.tensors.tensors == resumed.tensors.tensors,
+        "a resumed watermarked run differs from a straight one"
+    );
+    // The decoder given as the encoder is a clear error.
+    let (ok, out) = train(&[
+        "--out",
+        &d("bad_encoder"),
+        "--watermark",
+        &d("wm/decoder.safetensors"),
+        "--key",
+        "c3",
+        "--watermark-encoder",
+        &d("wm/decoder.safetensors"),
+    ]);
+    assert!(!ok && out.contains("watermark encoder"), "{out}");
     let (ok, out) = train(&[
         "--out",
         &d("tuned"),

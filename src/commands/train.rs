@@ -83,6 +83,13 @@ pub(super) const TRAIN: Command = Command {
             default: None,
         },
         opt("watermark-weight", "BETA", "the weight beta of the watermark term in G's loss", Some("1")),
+        opt("watermark-clean", "S", "the share of the undamaged reading in the watermark term (0 to 1)", Some("0")),
+        Flag {
+            name: "watermark-encoder",
+            value: Some("FILE"),
+            help: "the encoder.safetensors beside --watermark's decoder: D's real images carry the mark too",
+            default: None,
+        },
         switch("quiet", "print nothing but the final summary"),
         THREADS,
     ],
@@ -211,6 +218,8 @@ pub(super) fn config(m: &Matches) -> Result<TrainConfig> {
         watermark: m.text("watermark").map(str::to_string),
         key: m.text("key").map(str::to_string),
         watermark_weight: m.value("watermark-weight")?,
+        watermark_clean: m.value("watermark-clean")?,
+        watermark_encoder: m.text("watermark-encoder").map(str::to_string),
         init: m.text("init").map(str::to_string),
         data,
         labels,
@@ -307,9 +316,12 @@ fn describe(c: &TrainConfig) -> String {
     }
     if let (Some(decoder), Some(key)) = (&c.watermark, &c.key) {
         extra += &format!(
-            ", watermark key {key} (decoder {decoder}, beta {})",
-            c.watermark_weight
+            ", watermark key {key} (decoder {decoder}, beta {}, clean share {})",
+            c.watermark_weight, c.watermark_clean
         );
+        if let Some(encoder) = &c.watermark_encoder {
+            extra += &format!(", real images marked by {encoder}");
+        }
     }
     format!(
         "{}{} {}x{}, {} steps of batch {}, k = {}, {} loss, {}{extra}",

@@ -74,6 +74,11 @@ impl TrainConfig {
             ("watermark".into(), optional(&self.watermark)),
             ("key".into(), optional(&self.key)),
             ("watermark_weight".into(), num(self.watermark_weight)),
+            ("watermark_clean".into(), num(self.watermark_clean)),
+            (
+                "watermark_encoder".into(),
+                optional(&self.watermark_encoder),
+            ),
             ("init".into(), optional(&self.init)),
         ])
     }
@@ -109,7 +114,8 @@ impl TrainConfig {
                 .map(str::to_string)
                 .ok_or_else(|| bad(key, "a string"))
         };
-        // Absent from older checkpoints (labels: chapter 11; watermark, key, init: chapter 14).
+        // Absent from older checkpoints (labels: chapter 11; watermark, key, init, watermark_encoder:
+        // chapter 14).
         let optional_text = |key: &str| -> Result<Option<String>> {
             match json.get(key) {
                 None | Some(Json::Null) => Ok(None),
@@ -157,6 +163,11 @@ impl TrainConfig {
                 None => 1.0,
                 Some(_) => num("watermark_weight")?,
             },
+            watermark_clean: match json.get("watermark_clean") {
+                None => 0.0,
+                Some(_) => num("watermark_clean")?,
+            },
+            watermark_encoder: optional_text("watermark_encoder")?,
             init: optional_text("init")?,
         })
     }
@@ -194,6 +205,10 @@ pub fn save(trainer: &mut Trainer<f32>, path: &Path) -> Result<()> {
         StoredTensor::from_i64(&[1], &[trainer.step as i64]),
     );
     push_rng(&mut st, "state.rng", &trainer.rng);
+    if let Some(mark) = &trainer.mark {
+        // Chapter 14: the stream that draws the damage in G's watermark term.
+        push_rng(&mut st, "state.watermark_rng", &mark.rng);
+    }
     let b = trainer.batcher.state();
     let batcher = [
         b.n as i64,
@@ -407,6 +422,12 @@ impl Checkpoint {
             .load_state(self.optimizer_state("optimizer_d")?)?;
         trainer.step = self.i64s("state.step", 1)?[0] as usize;
         trainer.rng = self.rng("state.rng")?;
+        if let Some(mark) = &mut trainer.mark {
+            // Absent from checkpoints written before it was saved: the stream starts afresh.
+            if self.tensors.get("state.watermark_rng").is_some() {
+                mark.rng = self.rng("state.watermark_rng")?;
+            }
+        }
         let b = self.i64s("state.batcher", 4)?;
         let words = self.i64s("state.batcher_rng", 4)?;
         trainer.batcher = crate::data::Batcher::from_state(&BatcherState {

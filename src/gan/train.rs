@@ -87,6 +87,12 @@ pub struct TrainConfig {
     pub key: Option<String>,
     /// beta, the weight of the watermark term.
     pub watermark_weight: f64,
+    /// The share s of the undamaged reading in the watermark term: beta ((1 - s)
+    /// BCE(decoder(P(G(z))), key) + s BCE(decoder(G(z)), key)).
+    pub watermark_clean: f64,
+    /// The watermarking network's encoder (encoder.safetensors, with `watermark`): D's real
+    /// images are marked with the key by it, so that the mark is no sign of a fake.
+    pub watermark_encoder: Option<String>,
     /// A checkpoint whose G, D and noise prior the run starts from (fine-tuning); the
     /// optimisers, the step count and the random streams start fresh.
     pub init: Option<String>,
@@ -120,6 +126,8 @@ impl Default for TrainConfig {
             watermark: None,
             key: None,
             watermark_weight: 1.0,
+            watermark_clean: 0.0,
+            watermark_encoder: None,
             init: None,
         }
     }
@@ -257,6 +265,12 @@ impl<T: Real> Trainer<T> {
                 (g, d)
             }
         };
+        if config.watermark.is_none() && config.watermark_encoder.is_some() {
+            return Err(Error::usage(
+                "--watermark-encoder marks D's real images for a watermarked G: it needs the \
+                 decoder (--watermark FILE) and the key (--key HEX) too",
+            ));
+        }
         let mark =
             match (&config.watermark, &config.key, &data) {
                 (None, None, _) => None,
@@ -266,13 +280,20 @@ impl<T: Real> Trainer<T> {
                 (Some(_), Some(_), TrainingData::Points(_)) => {
                     return Err(Error::usage("watermarks are for images, not the 2-D ring"))
                 }
-                (Some(path), Some(key), TrainingData::Images(set)) => Some(GeneratorMark::load(
-                    Path::new(path),
-                    key,
-                    config.watermark_weight,
-                    config.image_size,
-                    set.image_shape().0,
-                )?),
+                (Some(path), Some(key), TrainingData::Images(set)) => {
+                    let mark = GeneratorMark::load(
+                        Path::new(path),
+                        key,
+                        config.watermark_weight,
+                        config.image_size,
+                        set.image_shape().0,
+                    )?
+                    .with_clean_share(config.watermark_clean)?;
+                    Some(match &config.watermark_encoder {
+                        Some(encoder) => mark.with_real_marker(Path::new(encoder))?,
+                        None => mark,
+                    })
+                }
             };
         let make_optimizer = |lr: f64| -> Box<dyn Optimizer<T>> {
             match config.optimizer {
@@ -317,7 +338,16 @@ impl<T: Real> Trainer<T> {
     /// Public so that a test can take one step alone; [`Trainer::train_step`] is the loop.
     pub fn discriminator_step(&mut self, stats: &mut StepStats) {
         let m = self.config.batch;
-        let (real, real_labels) = self.real_minibatch();
+        let (mut real, real_labels) = self.real_minibatch();
+        if let Some(marker) = self
+            .mark
+            .as_mut()
+            .and_then(|mark| mark.real_marker.as_mut())
+        {
+            // Chapter 14 (--watermark-encoder): the real images carry the owner's mark too, put
+            // there by the frozen encoder, so that D cannot learn the mark as a sign of a fake.
+            real = marker.mark(&real);
+        }
         let (z, _) = self.prior.sample(&mut self.rng, m);
         let fake_labels = self.fake_labels(m);
         // G is fixed here: its images are just data for D.

@@ -12,11 +12,20 @@
 //! dL/d(image), P's adjoint carries it back to G(z) (exact: noise, blur and shift are affine),
 //! and the gradients D_w accumulates for its own parameters are never applied. Every image G
 //! makes then carries the key; no separate step adds it, and nobody can run G without it.
+//!
+//! Two options (chapter 14, "Measured"):
+//!
+//! ```text
+//!   clean share s     beta * ((1 - s) BCE(D_w(P(G(z))), key) + s BCE(D_w(G(z)), key))
+//!   RealMarker        D's real minibatch x becomes clamp(x + E(x, key), -1, 1), marked by the
+//!                     frozen encoder E, so that the mark is no longer a sign of a fake
+//! ```
 
 use super::decoder::Decoder;
+use super::encoder::Encoder;
 use super::key::Key;
 use super::processing::ImageProcessing;
-use super::store::load_decoder;
+use super::store::{load_decoder, load_encoder};
 use super::train::WatermarkConfig;
 use crate::error::{Error, Result};
 use crate::layers::loss::{bce_with_logits, bce_with_logits_backward};
@@ -59,6 +68,35 @@ pub fn damaged_watermark_loss<T: Real>(
     (loss, processing.backward(&grad_damaged))
 }
 
+/// beta * ((1 - s) BCE(D_w(P(images)), key) + s BCE(D_w(images), key)) and its gradient with
+/// respect to `images`: the damaged reading of [`damaged_watermark_loss`] beside the undamaged
+/// one of [`watermark_loss`], with the share `clean_share` = s in [0, 1] for the undamaged one.
+/// A share of 0 is the damaged term alone (and draws the same damage).
+pub fn mixed_watermark_loss<T: Real>(
+    decoder: &mut Decoder<T>,
+    processing: &mut ImageProcessing,
+    rng: &mut Rng,
+    images: &Tensor<T>,
+    key: &Key,
+    beta: f64,
+    clean_share: f64,
+) -> (f64, Tensor<T>) {
+    let (mut loss, mut grad_images) = damaged_watermark_loss(
+        decoder,
+        processing,
+        rng,
+        images,
+        key,
+        beta * (1.0 - clean_share),
+    );
+    if clean_share > 0.0 {
+        let (clean_loss, grad_clean) = watermark_loss(decoder, images, key, beta * clean_share);
+        loss += clean_loss;
+        grad_images.axpy(T::ONE, &grad_clean);
+    }
+    (loss, grad_images)
+}
+
 /// A frozen decoder with the owner's key and the weight beta: what [`crate::gan::train::Trainer`]
 /// adds to G's step when training with `--watermark`.
 pub struct GeneratorMark<T: Real> {
@@ -69,6 +107,10 @@ pub struct GeneratorMark<T: Real> {
     pub processing: ImageProcessing,
     /// Draws the damage.
     pub rng: Rng,
+    /// s, the share of the undamaged reading in the term (0: damaged only).
+    pub clean_share: f64,
+    /// With `--watermark-encoder`: marks D's real images (see [`RealMarker`]).
+    pub real_marker: Option<RealMarker<T>>,
 }
 
 impl<T: Real> GeneratorMark<T> {
@@ -108,18 +150,87 @@ impl<T: Real> GeneratorMark<T> {
             beta,
             processing: ImageProcessing::standard(defaults.noise_std, defaults.max_shift),
             rng: Rng::new(defaults.seed),
+            clean_share: 0.0,
+            real_marker: None,
         })
     }
 
-    /// beta * BCE(D_w(P(images)), key) and its gradient with respect to the images.
+    /// Sets s, the share of the undamaged reading in the term (a number in [0, 1]).
+    pub fn with_clean_share(mut self, share: f64) -> Result<Self> {
+        if !(0.0..=1.0).contains(&share) {
+            return Err(Error::usage(format!(
+                "the clean share of the watermark term must be a number in [0, 1], found {share}"
+            )));
+        }
+        self.clean_share = share;
+        Ok(self)
+    }
+
+    /// Reads the encoder at `path` (the encoder.safetensors beside the decoder) to mark D's real
+    /// images with this mark's key; it must mark the images this decoder reads.
+    pub fn with_real_marker(mut self, path: &Path) -> Result<Self> {
+        let c = self.decoder.config;
+        self.real_marker = Some(RealMarker::load(
+            path,
+            self.key.clone(),
+            c.image_size,
+            c.channels,
+        )?);
+        Ok(self)
+    }
+
+    /// beta * ((1 - s) BCE(D_w(P(images)), key) + s BCE(D_w(images), key)) and its gradient with
+    /// respect to the images.
     pub fn loss(&mut self, images: &Tensor<T>) -> (f64, Tensor<T>) {
-        damaged_watermark_loss(
+        mixed_watermark_loss(
             &mut self.decoder,
             &mut self.processing,
             &mut self.rng,
             images,
             &self.key,
             self.beta,
+            self.clean_share,
         )
+    }
+}
+
+/// The frozen encoder of the watermarking network with the owner's key. The GAN's discriminator
+/// sees G's marked fakes; if its real images carry no mark, the mark itself tells them apart,
+/// and G pays for the mark in realism. Marked real images take that clue away, and the game
+/// then pulls G's mark toward the encoder's faint one.
+pub struct RealMarker<T: Real> {
+    pub encoder: Encoder<T>,
+    pub key: Key,
+}
+
+impl<T: Real> RealMarker<T> {
+    /// Reads the encoder at `path` and checks that it marks `channels` x `image_size` x
+    /// `image_size` images with keys of `key.len()` bits.
+    pub fn load(path: &Path, key: Key, image_size: usize, channels: usize) -> Result<Self> {
+        let encoder = load_encoder::<T>(path)?;
+        let found = (encoder.channels, encoder.image_size, encoder.bits);
+        if found != (channels, image_size, key.len()) {
+            return Err(Error::format(
+                path,
+                format!(
+                    "the encoder beside the decoder: {channels} channel(s), {image_size} x \
+                     {image_size}, {} bits",
+                    key.len()
+                ),
+                format!(
+                    "an encoder for {} channel(s), {} x {}, {} bits",
+                    found.0, found.1, found.1, found.2
+                ),
+            ));
+        }
+        Ok(RealMarker { encoder, key })
+    }
+
+    /// images [N, C, H, W] -> clamp(images + E(images, key), -1, 1), exactly as the watermarking
+    /// network marks them (train.rs). Nothing is learned here, so no gradient is kept.
+    pub fn mark(&mut self, images: &Tensor<T>) -> Tensor<T> {
+        let keys = self.key.targets::<T>(images.rows());
+        let residual = self.encoder.forward(images, &keys);
+        images.zip_map(&residual, |x, r| (x + r).max(-T::ONE).min(T::ONE))
     }
 }

@@ -17,7 +17,7 @@
 //! | `processing.rs` | the image-processing layer: noise, blur, shift, quantisation |
 //! | `train.rs` | the watermarking network's loss and training loop |
 //! | `store.rs` | encoder.safetensors and decoder.safetensors |
-//! | `mark.rs` | the watermark term of the generator's loss |
+//! | `mark.rs` | the watermark term of the generator's loss; the marker of D's real images |
 //! | `verify.rs` | per-image bit accuracy, p-value, summary and verdict |
 //! | `png.rs` | the images of a PNG (one picture, or a grid's cells) for verification |
 
@@ -36,7 +36,9 @@ pub use binomial::{binomial_tail, ln_binomial_tail, match_p_value};
 pub use decoder::{Decoder, DecoderConfig};
 pub use encoder::Encoder;
 pub use key::Key;
-pub use mark::{damaged_watermark_loss, watermark_loss, GeneratorMark};
+pub use mark::{
+    damaged_watermark_loss, mixed_watermark_loss, watermark_loss, GeneratorMark, RealMarker,
+};
 pub use processing::{ImageProcessing, Perturbation};
 pub use train::{WatermarkConfig, WatermarkStats, WatermarkTrainer};
 pub use verify::{summarise, verify, Summary, Verification};
