@@ -588,8 +588,8 @@ fn bad_input_gets_a_clear_error() {
     // Not a decoder at all.
     std::fs::write(dir.join("junk.safetensors"), b"not a file of tensors").unwrap();
     assert!(load_decoder::<f32>(&dir.join("junk.safetensors")).is_err());
-    // Through Trainer: a watermark without a key.
-    let config = TrainConfig {
+    // Through Trainer: a watermark without a key, and marked real images without a watermark.
+    let tiny = TrainConfig {
         data: "x".into(),
         conditional: false,
         image_size: 12,
@@ -597,30 +597,23 @@ fn bad_input_gets_a_clear_error() {
         nz: 4,
         ngf: 4,
         ndf: 4,
+        ..TrainConfig::default()
+    };
+    let trainer_error = |config: TrainConfig| {
+        Trainer::<f32>::new(config, TrainingData::Images(small_digits(8, 1)))
+            .err()
+            .unwrap()
+            .to_string()
+    };
+    let err = trainer_error(TrainConfig {
         watermark: Some(path.display().to_string()),
-        ..TrainConfig::default()
-    };
-    let err = Trainer::<f32>::new(config, TrainingData::Images(small_digits(8, 1)))
-        .err()
-        .unwrap()
-        .to_string();
+        ..tiny.clone()
+    });
     assert!(err.contains("--key"), "{err}");
-    // Through Trainer: marked real images without a watermark.
-    let config = TrainConfig {
-        data: "x".into(),
-        conditional: false,
-        image_size: 12,
-        batch: 4,
-        nz: 4,
-        ngf: 4,
-        ndf: 4,
+    let err = trainer_error(TrainConfig {
         watermark_encoder: Some(path.display().to_string()),
-        ..TrainConfig::default()
-    };
-    let err = Trainer::<f32>::new(config, TrainingData::Images(small_digits(8, 1)))
-        .err()
-        .unwrap()
-        .to_string();
+        ..tiny
+    });
     assert!(err.contains("--watermark FILE"), "{err}");
 }
 
