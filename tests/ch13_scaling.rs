@@ -351,10 +351,21 @@ fn bench_writes_its_tables_as_json() {
         "layers",
         "iterations",
         "peak_resident_bytes",
+        "probes",
     ] {
         assert!(json.get(key).is_some(), "no {key} in the bench's JSON");
     }
     assert!(!json.get("gemm").unwrap().as_array().unwrap().is_empty());
+    // Two machine probes: at the start and after the GEMM table (no iterations, no layers).
+    let probes = json.get("probes").unwrap().as_array().unwrap();
+    let after: Vec<_> = probes
+        .iter()
+        .map(|p| p.get("after").and_then(|a| a.as_str()))
+        .collect();
+    assert_eq!(after, [Some("start"), Some("GEMM")], "{probes:?}");
+    assert!(probes.iter().all(|p| p.get("speedup").is_some()));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("machine probe"), "{stdout}");
     std::fs::remove_dir_all(&dir).ok();
 }
 

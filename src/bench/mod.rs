@@ -145,6 +145,46 @@ pub fn reference_gflops(n: usize, timing: &Timing) -> f64 {
     2.0 * (n * n * n) as f64 / seconds / 1e9
 }
 
+/// How busy the machine is right now: how much faster a 256 x 256 GEMM runs on all threads than
+/// on one, each run after a pause, so that it also pays for waking the worker threads. On a
+/// shared or virtual machine another load can take a core away, or slow the wake-up of an idle
+/// one, for minutes; the rows measured meanwhile are slow for a reason that is not the code's.
+/// A quiet 2-core machine gives about 1.5-1.65x here, a busy one close to 1x. Comparing the two
+/// thread counts of the same probe needs no reference from a quiet moment.
+pub fn probe_speedup(peak: &Peak) -> f64 {
+    const N: usize = 256;
+    const RUNS: usize = 9;
+    let a = Tensor::<f32>::from_fn(&[N, N], |i| ((i * 7) % 13) as f32 / 13.0 - 0.5);
+    let b = Tensor::<f32>::from_fn(&[N, N], |i| ((i * 5) % 11) as f32 / 11.0 - 0.5);
+    let mut c = Tensor::<f32>::zeros(&[N, N]);
+    let mut seconds = |threads: usize| {
+        let mut times: Vec<f64> = with_threads(threads, || {
+            (0..RUNS)
+                .map(|_| {
+                    // Long enough for the workers to stop spinning and sleep.
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                    let t = Instant::now();
+                    gemm(1.0, a.view(), b.view(), 0.0, c.view_mut());
+                    t.elapsed().as_secs_f64()
+                })
+                .collect()
+        });
+        median(&mut times)
+    };
+    seconds(1) / seconds(peak.threads)
+}
+
+/// A probe taken at the start or after one part of the bench (a workload, a table).
+#[derive(Clone, Debug)]
+pub struct Probe {
+    pub after: String,
+    /// [`probe_speedup`] at that moment.
+    pub speedup: f64,
+}
+
+/// A probe's speed-up below this fraction of the thread count marks the machine as busy.
+pub const BUSY_BELOW: f64 = 0.6;
+
 /// 1, and all threads if that is more.
 pub fn thread_counts(all: usize) -> Vec<usize> {
     if all > 1 {
@@ -164,12 +204,28 @@ pub struct Report {
     /// Peak resident memory of the bench process after the iterations (W64's included), before
     /// the GEMM and layer tables.
     pub peak_resident_bytes: Option<u64>,
+    /// The machine probes after each part ([`probe_gflops`]).
+    pub probes: Vec<Probe>,
 }
 
 impl Report {
+    /// Takes `peak` as the machine's peak and recomputes every fraction of it.
+    pub fn set_peak(&mut self, peak: Peak) {
+        for r in &mut self.gemm {
+            r.fraction_of_peak = r.gflops / peak.for_threads(r.threads);
+        }
+        for r in &mut self.layers {
+            r.fraction_of_peak = r.gflops / peak.for_threads(r.threads);
+        }
+        for r in &mut self.iterations {
+            r.fraction_of_peak = r.gflops / peak.for_threads(r.threads);
+        }
+        self.peak = peak;
+    }
+
     pub fn print(&self) {
         let p = &self.peak;
-        println!("peak f32 FMA throughput (measured): {:.1} GFLOP/s on 1 thread, {:.1} GFLOP/s on {} threads", p.one_thread, p.all_threads, p.threads);
+        println!("peak f32 FMA throughput (measured at the start and at the end, the larger): {:.1} GFLOP/s on 1 thread, {:.1} GFLOP/s on {} threads", p.one_thread, p.all_threads, p.threads);
         println!("GEMM kernel: {}\n", self.kernel);
         println!(
             "{:>6} {:>8} {:>11} {:>9} {:>8}",
@@ -206,6 +262,29 @@ impl Report {
             }
         }
         self.print_iterations();
+        self.print_probes();
+    }
+
+    fn print_probes(&self) {
+        if self.probes.is_empty() || self.peak.threads < 2 {
+            return;
+        }
+        let list: Vec<String> = self
+            .probes
+            .iter()
+            .map(|p| format!("{} {:.2}x", p.after, p.speedup))
+            .collect();
+        println!(
+            "\nmachine probe (a 256 x 256 GEMM after a pause, {} threads against 1): {}",
+            self.peak.threads,
+            list.join(", ")
+        );
+        let busy = BUSY_BELOW * self.peak.threads as f64;
+        if self.probes.iter().any(|p| p.speedup < busy) {
+            println!(
+                "warning: the machine was busy at times (probes below {busy:.2}x): rows measured then are slow because of other load, not the code; run the bench again"
+            );
+        }
     }
 
     fn print_iterations(&self) {
@@ -295,8 +374,18 @@ impl Report {
         let memory = self
             .peak_resident_bytes
             .map_or("null".to_string(), |b| b.to_string());
+        let probes: Vec<String> = self
+            .probes
+            .iter()
+            .map(|p| {
+                format!(
+                    "{{\"after\": \"{}\", \"speedup\": {:.4}}}",
+                    p.after, p.speedup
+                )
+            })
+            .collect();
         format!(
-            "{{\n  \"peak_gflops\": {{\"one_thread\": {:.2}, \"all_threads\": {:.2}, \"threads\": {}}},\n  \"gemm_kernel\": \"{}\",\n  \"gemm\": [\n{}\n  ],\n  \"layers\": [\n{}\n  ],\n  \"iterations\": [\n{}\n  ],\n  \"peak_resident_bytes\": {}\n}}\n",
+            "{{\n  \"peak_gflops\": {{\"one_thread\": {:.2}, \"all_threads\": {:.2}, \"threads\": {}}},\n  \"gemm_kernel\": \"{}\",\n  \"gemm\": [\n{}\n  ],\n  \"layers\": [\n{}\n  ],\n  \"iterations\": [\n{}\n  ],\n  \"peak_resident_bytes\": {},\n  \"probes\": [{}]\n}}\n",
             self.peak.one_thread,
             self.peak.all_threads,
             self.peak.threads,
@@ -304,7 +393,8 @@ impl Report {
             rows.join(",\n"),
             layer_rows.join(",\n"),
             iteration_rows.join(",\n"),
-            memory
+            memory,
+            probes.join(", ")
         )
     }
 }
@@ -325,7 +415,8 @@ pub struct Plan {
 
 /// Runs the bench: the peak, then what `plan` asks for.
 pub fn run(plan: &Plan, timing: &Timing) -> Report {
-    let peak = measure_peak(timing);
+    let first_peak = measure_peak(timing);
+    let peak = first_peak;
     // The iterations run first, largest first. In one process, a workload measured after a
     // smaller one (or after the whole GEMM table) ran up to 15% slower on two threads: the heap
     // the earlier work left behind serves the larger tensors worse. Largest first, every
@@ -333,23 +424,47 @@ pub fn run(plan: &Plan, timing: &Timing) -> Report {
     let mut workloads = plan.iterations.clone();
     workloads
         .sort_by_key(|w| std::cmp::Reverse(w.image_size * w.image_size * w.channels * w.width));
-    let iterations = workloads
-        .iter()
-        .flat_map(|&w| iteration::iteration_rows(w, &peak, timing))
-        .collect();
+    let mut probes = Vec::new();
+    let mut probe = |after: &str| {
+        probes.push(Probe {
+            after: after.to_string(),
+            speedup: probe_speedup(&peak),
+        })
+    };
+    probe("start");
+    let mut iterations = Vec::new();
+    for &w in &workloads {
+        iterations.extend(iteration::iteration_rows(w, &peak, timing));
+        probe(w.name);
+    }
     let peak_resident_bytes = iteration::peak_resident_bytes();
     let gemm = gemm_table(&plan.sizes, &peak, timing);
+    if !plan.sizes.is_empty() {
+        probe("GEMM");
+    }
     let layers = if plan.layers {
-        layers::layer_table(LAYER_BATCH, &peak, timing)
+        let rows = layers::layer_table(LAYER_BATCH, &peak, timing);
+        probe("layers");
+        rows
     } else {
         Vec::new()
     };
-    Report {
+    let mut report = Report {
         peak,
         kernel: best_kernel::<f32>().name,
         gemm,
         layers,
         iterations,
         peak_resident_bytes,
-    }
+        probes,
+    };
+    // The peak again, at the end. Another load can slow a core while the peak is measured, too,
+    // and a peak measured low would flatter every fraction below: the larger of the two counts.
+    let last_peak = measure_peak(timing);
+    report.set_peak(Peak {
+        one_thread: first_peak.one_thread.max(last_peak.one_thread),
+        all_threads: first_peak.all_threads.max(last_peak.all_threads),
+        threads: first_peak.threads,
+    });
+    report
 }
