@@ -204,7 +204,7 @@ pub struct Report {
     /// Peak resident memory of the bench process after the iterations (W64's included), before
     /// the GEMM and layer tables.
     pub peak_resident_bytes: Option<u64>,
-    /// The machine probes after each part ([`probe_gflops`]).
+    /// The machine probes, at the start and after each part ([`probe_speedup`]).
     pub probes: Vec<Probe>,
 }
 
@@ -415,8 +415,7 @@ pub struct Plan {
 
 /// Runs the bench: the peak, then what `plan` asks for.
 pub fn run(plan: &Plan, timing: &Timing) -> Report {
-    let first_peak = measure_peak(timing);
-    let peak = first_peak;
+    let peak = measure_peak(timing);
     // The iterations run first, largest first. In one process, a workload measured after a
     // smaller one (or after the whole GEMM table) ran up to 15% slower on two threads: the heap
     // the earlier work left behind serves the larger tensors worse. Largest first, every
@@ -462,9 +461,9 @@ pub fn run(plan: &Plan, timing: &Timing) -> Report {
     // and a peak measured low would flatter every fraction below: the larger of the two counts.
     let last_peak = measure_peak(timing);
     report.set_peak(Peak {
-        one_thread: first_peak.one_thread.max(last_peak.one_thread),
-        all_threads: first_peak.all_threads.max(last_peak.all_threads),
-        threads: first_peak.threads,
+        one_thread: peak.one_thread.max(last_peak.one_thread),
+        all_threads: peak.all_threads.max(last_peak.all_threads),
+        threads: peak.threads,
     });
     report
 }
