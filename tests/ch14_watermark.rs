@@ -767,19 +767,20 @@ fn the_commands_work_end_to_end() {
         args.extend_from_slice(extra);
         gan(&args)
     };
-    let encoder = d("wm/encoder.safetensors");
-    let (ok, out) = train(&[
-        "--out",
-        &d("run"),
+    let (encoder, decoder) = (d("wm/encoder.safetensors"), d("wm/decoder.safetensors"));
+    // The watermark flags of the marked runs below.
+    let marked = [
         "--watermark",
-        &d("wm/decoder.safetensors"),
+        decoder.as_str(),
         "--key",
         "c3",
         "--watermark-encoder",
-        &encoder,
+        encoder.as_str(),
         "--watermark-clean",
         "0.5",
-    ]);
+    ];
+    let run_dir = d("run");
+    let (ok, out) = train(&[&["--out", run_dir.as_str()][..], &marked].concat());
     assert!(ok, "{out}");
     let saved = Checkpoint::load(&dir.join("run/checkpoint.safetensors")).unwrap();
     assert_eq!(saved.config.key.as_deref(), Some("c3"));
@@ -791,20 +792,14 @@ fn the_commands_work_end_to_end() {
     let resumed = Checkpoint::load(&dir.join("run/checkpoint.safetensors")).unwrap();
     assert_eq!(resumed.config.watermark_encoder, Some(encoder.clone()));
     // ... exactly: 3 steps and a resume to 4 are 4 steps straight (the damage's stream included).
-    let (ok, out) = train(&[
-        "--out",
-        &d("straight"),
-        "--steps",
-        "4",
-        "--watermark",
-        &d("wm/decoder.safetensors"),
-        "--key",
-        "c3",
-        "--watermark-encoder",
-        &encoder,
-        "--watermark-clean",
-        "0.5",
-    ]);
+    let straight_dir = d("straight");
+    let (ok, out) = train(
+        &[
+            &["--out", straight_dir.as_str(), "--steps", "4"][..],
+            &marked,
+        ]
+        .concat(),
+    );
     assert!(ok, "{out}");
     let straight = Checkpoint::load(&dir.join("straight/checkpoint.safetensors")).unwrap();
     assert!(
@@ -816,11 +811,11 @@ fn the_commands_work_end_to_end() {
         "--out",
         &d("bad_encoder"),
         "--watermark",
-        &d("wm/decoder.safetensors"),
+        &decoder,
         "--key",
         "c3",
         "--watermark-encoder",
-        &d("wm/decoder.safetensors"),
+        &decoder,
     ]);
     assert!(!ok && out.contains("watermark encoder"), "{out}");
     let (ok, out) = train(&[
