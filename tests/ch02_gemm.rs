@@ -5,7 +5,10 @@
 
 use gan::exercises::ch02_gemm::{matmul_ikj, pack_b_panels};
 use gan::gemm::kernel::{best_kernel, supported_kernels};
-use gan::gemm::{gemm, gemm_reference, gemm_with_kernel, matmul, Kernel, MatMut, MatRef, Op};
+use gan::gemm::{
+    gemm, gemm_implicit, gemm_reference, gemm_with_kernel, matmul, Kernel, MatMut, MatRef, Op,
+    PackB,
+};
 use gan::parallel::with_threads;
 use gan::{Real, Tensor};
 use proptest::prelude::*;
@@ -112,6 +115,63 @@ proptest! {
             let err = fast_vs_reference(kernel, m, n, k, OPS[op], alpha, beta, seed);
             prop_assert!(err < 1e-6, "kernel {} m={m} n={n} k={k} ops={:?}: relative error {err:e}", kernel.name, OPS[op]);
         }
+    }
+}
+
+/// B as a rule, B[p, j] = f(p, j), packed value by value: the plainest source of panels, to
+/// check that the GEMM asks for every panel it uses and puts it where the kernel reads it.
+struct RuleB {
+    k: usize,
+    n: usize,
+    values: Vec<f64>,
+}
+
+impl PackB<f64> for RuleB {
+    fn dims(&self) -> (usize, usize) {
+        (self.k, self.n)
+    }
+
+    fn pack(
+        &self,
+        row0: usize,
+        depth: usize,
+        col0: usize,
+        cols: usize,
+        nr: usize,
+        out: &mut [f64],
+    ) {
+        for (q, panel) in out.chunks_exact_mut(nr * depth).enumerate() {
+            for p in 0..depth {
+                for j in 0..nr {
+                    let col = q * nr + j;
+                    panel[p * nr + j] = if col < cols {
+                        self.values[(row0 + p) * self.n + col0 + col]
+                    } else {
+                        0.0
+                    };
+                }
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// gemm_implicit with B given as a source of panels gives gemm's bits on the same B, across
+    /// the KC, MC and NR boundaries.
+    #[test]
+    fn implicit_b_gives_the_bits_of_gemm(m in 2usize..200, n in 2usize..80, k in 2usize..600,
+                                         beta in scalars(), seed in any::<u64>()) {
+        let a = random_tensor::<f64>(&[m, k], seed);
+        let b = random_tensor::<f64>(&[k, n], seed + 1);
+        let c0 = random_tensor::<f64>(&[m, n], seed + 2);
+        let mut want = c0.clone();
+        gemm(0.5, a.view(), b.view(), beta, want.view_mut());
+        let rule = RuleB { k, n, values: b.as_slice().to_vec() };
+        let mut got = c0.clone();
+        gemm_implicit(0.5, a.view(), &rule, beta, got.view_mut());
+        prop_assert_eq!(want.as_slice(), got.as_slice());
     }
 }
 

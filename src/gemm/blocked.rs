@@ -23,7 +23,7 @@
 //! padding. They too give every value of C to one task, summed in a fixed order.
 
 use super::kernel::{best_kernel, Kernel};
-use super::pack::{pack_a, pack_b};
+use super::pack::{pack_a, PackB};
 use super::{gemm_dims, MatMut, MatRef};
 use crate::parallel::{for_each_task, threads, SharedMut};
 use crate::scalar::Real;
@@ -85,6 +85,44 @@ pub fn gemm_with_kernel<T: Real>(
         outer_product(alpha, a, b, beta, c);
         return;
     }
+    blocked(kernel, alpha, a, &b, beta, c);
+}
+
+/// C <- alpha * A * B + beta * C where B is not a matrix in memory but whatever writes its
+/// packed panels ([`PackB`]): a convolution's column matrix, written straight from the image
+/// ("implicit GEMM", chapter 13). Same blocking, same kernel, same order of every sum as
+/// [`gemm`], so the same bits as `gemm` on the materialised B.
+#[track_caller]
+pub fn gemm_implicit<T: Real>(alpha: T, a: MatRef<T>, b: &impl PackB<T>, beta: T, c: MatMut<T>) {
+    let (k, n) = b.dims();
+    assert!(
+        a.cols == k && a.rows == c.rows && n == c.cols,
+        "gemm_implicit: A is [{}, {}], B is [{k}, {n}], C is [{}, {}]; expected [m, k] x [k, n] -> [m, n]",
+        a.rows,
+        a.cols,
+        c.rows,
+        c.cols
+    );
+    if a.rows == 0 || n == 0 {
+        return;
+    }
+    if k == 0 || alpha == T::ZERO {
+        scale_c(beta, c);
+        return;
+    }
+    blocked(best_kernel::<T>(), alpha, a, b, beta, c);
+}
+
+/// The five loops, for any source of B panels.
+fn blocked<T: Real>(
+    kernel: &Kernel<T>,
+    alpha: T,
+    a: MatRef<T>,
+    b: &impl PackB<T>,
+    beta: T,
+    c: MatMut<T>,
+) {
+    let (m, (k, n)) = (a.rows, b.dims());
     let (mr, nr) = (kernel.mr, kernel.nr);
     let rsc = c.row_stride;
     let c_ptr = SharedMut(c.data.as_mut_ptr());
@@ -116,7 +154,7 @@ pub fn gemm_with_kernel<T: Real>(
                     )
                 };
                 let cols = (p1 * nr).min(nc) - p0 * nr;
-                pack_b(&b, pc, kc, jc + p0 * nr, cols, nr, out);
+                b.pack(pc, kc, jc + p0 * nr, cols, nr, out);
             });
             let a_panels = m.div_ceil(mr);
             let a_out = SharedMut(packed_a.as_mut_ptr());

@@ -15,8 +15,9 @@ mod pack;
 mod pack_avx;
 mod reference;
 
-pub use blocked::{gemm, gemm_with_kernel};
+pub use blocked::{gemm, gemm_implicit, gemm_with_kernel};
 pub use kernel::Kernel;
+pub use pack::PackB;
 pub use reference::gemm_reference;
 
 use crate::scalar::Real;

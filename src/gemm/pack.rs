@@ -33,24 +33,33 @@ pub(super) fn pack_a<T: Real>(
     pack_block(a.data, &block, mr, depth, out);
 }
 
-/// Packs rows `row0 .. row0 + depth` and columns `col0 .. col0 + cols` of B, panel by panel of
-/// `nr` columns, into `out`.
-pub(super) fn pack_b<T: Real>(
-    b: &MatRef<T>,
-    row0: usize,
-    depth: usize,
-    col0: usize,
-    cols: usize,
-    nr: usize,
-    out: &mut [T],
-) {
-    let block = Block {
-        start: row0 * b.row_stride + col0 * b.col_stride,
-        lane_stride: b.col_stride,
-        depth_stride: b.row_stride,
-        lanes: cols,
-    };
-    pack_block(b.data, &block, nr, depth, out);
+/// What the GEMM needs of its B operand ([k, n]): its panels. A matrix in memory copies them
+/// out of itself; a convolution can write them straight from the image, so that its column
+/// matrix never exists whole (chapter 13, "implicit GEMM").
+pub trait PackB<T>: Sync {
+    /// (k, n): B is [k, n].
+    fn dims(&self) -> (usize, usize);
+
+    /// Packs rows `row0 .. row0 + depth` and columns `col0 .. col0 + cols` of B, panel by panel
+    /// of `nr` columns, into `out`: `out[q * nr * depth + p * nr + j] = B[row0 + p, col0 + q * nr
+    /// + j]`, and zero for the columns of the last panel past `cols`.
+    fn pack(&self, row0: usize, depth: usize, col0: usize, cols: usize, nr: usize, out: &mut [T]);
+}
+
+impl<T: Real> PackB<T> for MatRef<'_, T> {
+    fn dims(&self) -> (usize, usize) {
+        (self.rows, self.cols)
+    }
+
+    fn pack(&self, row0: usize, depth: usize, col0: usize, cols: usize, nr: usize, out: &mut [T]) {
+        let block = Block {
+            start: row0 * self.row_stride + col0 * self.col_stride,
+            lane_stride: self.col_stride,
+            depth_stride: self.row_stride,
+            lanes: cols,
+        };
+        pack_block(self.data, &block, nr, depth, out);
+    }
 }
 
 /// A block to pack: lane i at step p is `data[start + i * lane_stride + p * depth_stride]`,
@@ -262,7 +271,7 @@ mod tests {
                     let mut packed = vec![to_t(f64::NAN); panels * width * depth];
                     pack_a(&a, 0, lanes, 0, depth, width, &mut packed);
                     let mut packed_b = vec![to_t(f64::NAN); panels * width * depth];
-                    pack_b(&a.t(), 0, depth, 0, lanes, width, &mut packed_b);
+                    a.t().pack(0, depth, 0, lanes, width, &mut packed_b);
                     for q in 0..panels {
                         for p in 0..depth {
                             for i in 0..width {

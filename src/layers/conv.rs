@@ -23,15 +23,17 @@
 //!
 //! [`conv2d_reference`], seven nested loops, is the definition the fast path is tested against.
 
+mod panels;
 mod runs;
 
-use super::im2col::{batch_as_matrix, fold_run, matrix_to_batch, unfold_run, Columns, Window};
+use super::im2col::{batch_as_matrix, fold_run, matrix_to_batch, Columns, Window};
 use super::{Layer, Param};
 use crate::error::{Error, Result};
-use crate::gemm::{gemm, MatMut, MatRef};
+use crate::gemm::{gemm, gemm_implicit, MatMut, MatRef};
 use crate::scalar::Real;
 use crate::scratch;
 use crate::tensor::Tensor;
+use panels::RunColumns;
 use runs::{
     for_each_run, image_groups, images_of, weight_gradient_by_runs, whole_image_forward, RunOutput,
 };
@@ -149,18 +151,17 @@ pub fn conv2d_forward<T: Real>(
     for_each_run(&image_groups(n, &win), |images| {
         let (g, width) = (images.len(), images.len() * positions);
         let columns = Columns::for_run(&win, g);
-        // cols: [C_in*kH*kW, g*H'W'], one column per window position of each image
-        let mut cols = scratch::buffer(rows * width);
-        unfold_run(x.as_slice(), &win, images.clone(), columns, &mut cols);
-        let cols = MatRef::new(&cols, rows, width);
+        // cols: [C_in*kH*kW, g*H'W'], one column per window position of each image, packed
+        // straight from the images as the GEMM needs its panels
+        let cols = RunColumns::new(x.as_slice(), &win, images.clone(), columns);
         // SAFETY: runs are disjoint ranges of images; this task alone writes y[images].
         let y_run = unsafe { y_runs.images(&images) };
         if g == 1 {
             // y[n]: [C_out, H'W'] = W [C_out, C_in*kH*kW] * cols, written in place
-            gemm(
+            gemm_implicit(
                 T::ONE,
                 w_mat,
-                cols,
+                &cols,
                 T::ZERO,
                 MatMut::new(y_run, c_out, width),
             );
@@ -172,10 +173,10 @@ pub fn conv2d_forward<T: Real>(
         } else {
             // out: [C_out, g*H'W'] = W * cols, then moved into y[n0..n1]: [g, C_out, H'W']
             let mut out = scratch::buffer(c_out * width);
-            gemm(
+            gemm_implicit(
                 T::ONE,
                 w_mat,
-                cols,
+                &cols,
                 T::ZERO,
                 MatMut::new(&mut out, c_out, width),
             );

@@ -54,7 +54,7 @@ impl Window {
 
     /// For each kernel row a, the output rows whose window row lies inside the image; for each
     /// kernel column b, likewise the output columns.
-    fn valid_ranges(&self) -> (Vec<Range<usize>>, Vec<Range<usize>>) {
+    pub fn valid_ranges(&self) -> (Vec<Range<usize>>, Vec<Range<usize>>) {
         (
             (0..self.kh)
                 .map(|a| valid_outputs(self.h_out, self.h, self.sh, a, self.ph))
@@ -295,24 +295,7 @@ impl<T: Real> PhasedRow<T> {
 
     /// Splits `row` into its phases.
     fn load(&mut self, row: &[T]) {
-        let len = self.len;
-        match self.stride {
-            1 => self.data.copy_from_slice(row),
-            2 => {
-                let (even, odd) = self.data.split_at_mut(len);
-                for ((e, o), pair) in even.iter_mut().zip(odd.iter_mut()).zip(row.chunks_exact(2)) {
-                    (*e, *o) = (pair[0], pair[1]);
-                }
-                if row.len() % 2 == 1 {
-                    even[len - 1] = row[row.len() - 1];
-                }
-            }
-            s => {
-                for (k, &v) in row.iter().enumerate() {
-                    self.data[(k % s) * len + k / s] = v;
-                }
-            }
-        }
+        split_phases(row, self.stride, &mut self.data);
     }
 
     /// row[k] += pixel k, for every pixel: the phases added back in row order.
@@ -334,6 +317,29 @@ impl<T: Real> PhasedRow<T> {
                 for (k, r) in row.iter_mut().enumerate() {
                     *r += self.data[(k % s) * len + k / s];
                 }
+            }
+        }
+    }
+}
+
+/// `row` split by column modulo `stride` into `out` (stride * ceil(len / stride) values): phase
+/// f, the columns f, f + S, f + 2S, ..., at f * ceil(len / stride) (see [`PhasedRow`]).
+pub(crate) fn split_phases<T: Real>(row: &[T], stride: usize, out: &mut [T]) {
+    let len = row.len().div_ceil(stride);
+    match stride {
+        1 => out.copy_from_slice(row),
+        2 => {
+            let (even, odd) = out.split_at_mut(len);
+            for ((e, o), pair) in even.iter_mut().zip(odd.iter_mut()).zip(row.chunks_exact(2)) {
+                (*e, *o) = (pair[0], pair[1]);
+            }
+            if row.len() % 2 == 1 {
+                even[len - 1] = row[row.len() - 1];
+            }
+        }
+        s => {
+            for (k, &v) in row.iter().enumerate() {
+                out[(k % s) * len + k / s] = v;
             }
         }
     }
