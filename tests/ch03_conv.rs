@@ -147,6 +147,55 @@ proptest! {
     }
 }
 
+/// Wide random cases: 8 or more input channels, where the forward pass packs its panels
+/// straight from the images (chapter 13); odd sizes, kernels 1 to 5, strides 1 to 3, paddings
+/// 0 to 3.
+fn wide_cases() -> impl Strategy<Value = Case> {
+    (
+        (
+            1..=3usize,
+            prop_oneof![Just(8usize), Just(13), Just(32), Just(37)],
+            1..=5usize,
+        ),
+        (1..=9usize, 1..=9usize, 1..=5usize, 1..=5usize),
+        (1..=3usize, 1..=3usize, 0..=3usize, 0..=3usize),
+        any::<u64>(),
+    )
+        .prop_map(
+            |((n, c_in, c_out), (h, w, kh, kw), (sh, sw, ph, pw), seed)| Case {
+                n,
+                c_in,
+                c_out,
+                hw: (
+                    h.max(kh.saturating_sub(2 * ph)),
+                    w.max(kw.saturating_sub(2 * pw)),
+                ),
+                kernel: (kh, kw),
+                stride: (sh, sw),
+                padding: (ph, pw),
+                seed,
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(128) })]
+
+    /// The implicit GEMM of the forward pass against the seven loops, and the input gradient
+    /// against it by the adjoint identity.
+    #[test]
+    fn wide_layers_match_the_seven_loops_and_their_adjoints(case in wide_cases()) {
+        let err = fast_vs_reference::<f64>(&case);
+        prop_assert!(err < 1e-13, "{case:?}: forward error {err:e}");
+        let (x, w, _) = case.tensors::<f64>();
+        let g: Tensor<f64> = TestRng::new(case.seed ^ 1).tensor(&case.y_shape());
+        let grad_x = conv2d_backward_input(&g, &w, case.hw, case.stride, case.padding);
+        let y = conv2d_forward(&x, &w, None, case.stride, case.padding);
+        let gap = adjoint_gap(&g, &y, &grad_x, &x);
+        prop_assert!(gap < 1e-12, "{case:?}: input adjoint gap {gap:e}");
+    }
+}
+
 /// Gradient check of a Conv2d layer: analytic gradients from `Layer::backward`, numeric ones
 /// from central differences of L = sum(y * r), so that dL/dy = r.
 fn gradient_check(label: &str, case: Case, bias: bool) -> f64 {
@@ -262,6 +311,21 @@ fn a_batch_split_into_several_gemms_gives_the_same_gradients_as_one_image_at_a_t
     for case in [case(3, (24, 24), 11), case(2, (33, 32), 13)] {
         check_batch_split(case);
     }
+    // DCGAN's 4x4 stride-2 layer with 32 input channels (implicit forward): 16 small images are
+    // one run stored batch innermost, 2 large ones are one image per run.
+    let dcgan = |n, hw| Case {
+        n,
+        c_in: 32,
+        c_out: 5,
+        hw,
+        kernel: (4, 4),
+        stride: (2, 2),
+        padding: (1, 1),
+        seed: 17,
+    };
+    for case in [dcgan(16, (8, 8)), dcgan(2, (64, 64))] {
+        check_batch_split(case);
+    }
 }
 
 fn check_batch_split(case: Case) {
@@ -326,6 +390,21 @@ fn one_thread_and_several_give_bitwise_the_same_results() {
         seed: 3,
     };
     for case in [case(5, 8, 16, (20, 20)), case(2, 4, 8, (32, 32))] {
+        check_thread_counts(case);
+    }
+    // DCGAN's 4x4 stride-2 layer, wide enough for the implicit forward pass, on small maps (runs
+    // stored batch innermost) and large ones (image by image).
+    let dcgan = |n, hw| Case {
+        n,
+        c_in: 32,
+        c_out: 16,
+        hw,
+        kernel: (4, 4),
+        stride: (2, 2),
+        padding: (1, 1),
+        seed: 5,
+    };
+    for case in [dcgan(24, (8, 8)), dcgan(3, (32, 32))] {
         check_thread_counts(case);
     }
 }

@@ -7,10 +7,12 @@
 //! row is copied from the run's pixels directly. Every packed value is the one that packing the
 //! column matrix would give, so the product is the same, bit for bit (tested below).
 //!
-//! A panel row holds `nr` consecutive columns of one matrix row r = (c, a, b). In either column
-//! order those columns fall into a few pieces that read consecutive pixels:
-//! - by position (column p * g + i), the images i of one window position, which are adjacent in
-//!   the run stored batch innermost ([C, H, W, g]);
+//! The run is first arranged once ([`Arranged`]): zero-padded, so that every read of a window
+//! lands on a value (the padding's zeros are the column matrix's zeros), and laid out so that the
+//! columns of a panel row read consecutive values. A panel row holds `nr` consecutive columns of
+//! one matrix row r = (c, a, b); in either column order they fall into a few pieces:
+//! - by position (column p * g + i), the images i of one window position: adjacent in the run
+//!   stored batch innermost, [C, H, W, g];
 //! - by image (column i * H'W' + oh * W' + ow), the window positions ow of one output row, which
 //!   read every S-th pixel of an image row: adjacent once each row is split into its phases
 //!   (`split_phases`), as im2col does too.
@@ -29,7 +31,7 @@ const IMPLICIT_MIN_CHANNELS: usize = 8;
 /// The column matrix of a run of images as the GEMM's B: packed straight from the images
 /// ([`WindowPanels`]), or, for few channels, written out by im2col and packed from there.
 pub(crate) enum RunColumns<'a, T: Real> {
-    Implicit(WindowPanels<'a, T>),
+    Implicit(WindowPanels<Arranged<'a, T>, T>),
     Written {
         cols: scratch::Buffer<T>,
         rows: usize,
@@ -42,7 +44,8 @@ impl<'a, T: Real> RunColumns<'a, T> {
     /// column order `columns`.
     pub(crate) fn new(x: &'a [T], win: &Window, images: Range<usize>, columns: Columns) -> Self {
         if win.channels >= IMPLICIT_MIN_CHANNELS {
-            return RunColumns::Implicit(WindowPanels::new(x, win, images, columns));
+            let pixels = Arranged::new(x, win, images, columns, padding(win));
+            return RunColumns::Implicit(WindowPanels::new(pixels, win));
         }
         let (rows, width) = (win.rows(), images.len() * win.positions());
         let mut cols = scratch::buffer(rows * width);
@@ -71,178 +74,219 @@ impl<T: Real> PackB<T> for RunColumns<'_, T> {
     }
 }
 
-/// The column matrix [C * kH * kW, g * H'W'] of a run of g images, as a source of packed panels.
-pub(crate) struct WindowPanels<'a, T: Real> {
-    pixels: Pixels<'a, T>,
-    win: Window,
-    g: usize,
+/// The zero padding (top, bottom, left, right) a window reads around the image: P_h above, and
+/// below whatever its last row reaches past the image (likewise for columns).
+pub(crate) fn padding(win: &Window) -> [usize; 4] {
+    let beyond = |out: usize, stride: usize, kernel: usize, pad: usize, len: usize| {
+        (out.saturating_sub(1) * stride + kernel).saturating_sub(pad + len)
+    };
+    [
+        win.ph,
+        beyond(win.h_out, win.sh, win.kh, win.ph, win.h),
+        win.pw,
+        beyond(win.w_out, win.sw, win.kw, win.pw, win.w),
+    ]
+}
+
+/// A run of g images, zero-padded and laid out for the column order `columns`:
+/// - by position, [C, H_p, W_p, g];
+/// - by image, [g, C, H_p, S * L]: each padded row split into S phases of L = ceil(W_p / S)
+///   values (S = 1: the row as it is).
+pub(crate) struct Arranged<'a, T: Real> {
+    pixels: scratch::Buffer<T>,
     columns: Columns,
-    /// Distance between two channels of an image in `pixels`.
-    channel_stride: usize,
-    /// Values per phase of a split row (by image; W when S_w = 1).
+    g: usize,
+    channels: usize,
+    /// Padding above and left of the image.
+    top: usize,
+    left: usize,
+    /// Padded rows and columns (H_p, W_p).
+    rows: usize,
+    cols: usize,
+    /// The stride the phases of a row are split by (by image), and the values per phase.
+    sw: usize,
     phase_len: usize,
-    /// Distance between two rows of an image in `pixels` (by image).
     row_stride: usize,
-    oh_valid: Vec<Range<usize>>,
-    ow_valid: Vec<Range<usize>>,
+    channel_stride: usize,
+    _batch: std::marker::PhantomData<&'a [T]>,
 }
 
-/// The run's pixels in the layout the column order reads: borrowed when the batch already is
-/// that layout, else arranged once in a scratch buffer.
-enum Pixels<'a, T: Real> {
-    Borrowed(&'a [T]),
-    Arranged(scratch::Buffer<T>),
-}
-
-impl<T: Real> Pixels<'_, T> {
-    fn as_slice(&self) -> &[T] {
-        match self {
-            Pixels::Borrowed(values) => values,
-            Pixels::Arranged(buffer) => buffer,
+impl<'a, T: Real> Arranged<'a, T> {
+    /// Images `images` of the batch `x` ([N, C, H, W] with C, H, W those of `win`), padded by
+    /// `pad` (at least what `win` reads), arranged for `columns` and, by image, for `win`'s
+    /// column stride.
+    pub(crate) fn new(
+        x: &'a [T],
+        win: &Window,
+        images: Range<usize>,
+        columns: Columns,
+        pad: [usize; 4],
+    ) -> Self {
+        let (c, h, w, g) = (win.channels, win.h, win.w, images.len());
+        let [top, bottom, left, right] = pad;
+        let (rows, cols) = (top + h + bottom, left + w + right);
+        let sw = match columns {
+            Columns::ByPosition => 1,
+            Columns::ByImage => win.sw,
+        };
+        let phase_len = cols.div_ceil(sw);
+        let (row_stride, channel_stride) = match columns {
+            Columns::ByPosition => (cols * g, rows * cols * g),
+            Columns::ByImage => (sw * phase_len, rows * sw * phase_len),
+        };
+        let mut pixels = scratch::buffer(match columns {
+            Columns::ByPosition => c * channel_stride,
+            Columns::ByImage => g * c * channel_stride,
+        });
+        let image_len = c * h * w;
+        let run = &x[images.start * image_len..images.end * image_len];
+        match columns {
+            Columns::ByPosition => {
+                for (ch, out) in pixels.chunks_exact_mut(channel_stride).enumerate() {
+                    for (pr, out_row) in out.chunks_exact_mut(row_stride).enumerate() {
+                        let Some(ih) = pr.checked_sub(top).filter(|&ih| ih < h) else {
+                            out_row.fill(T::ZERO);
+                            continue;
+                        };
+                        out_row[..left * g].fill(T::ZERO);
+                        out_row[(left + w) * g..].fill(T::ZERO);
+                        // image row ih of channel ch, for the g images: [g, W] -> [W, g]
+                        let src = &run[(ch * h + ih) * w..];
+                        transpose(src, g, w, image_len, &mut out_row[left * g..(left + w) * g]);
+                    }
+                }
+            }
+            Columns::ByImage => {
+                let mut padded = vec![T::ZERO; cols];
+                for (plane, out) in run
+                    .chunks_exact(h * w)
+                    .zip(pixels.chunks_exact_mut(channel_stride))
+                {
+                    for (pr, out_row) in out.chunks_exact_mut(row_stride).enumerate() {
+                        match pr.checked_sub(top).filter(|&ih| ih < h) {
+                            Some(ih) => {
+                                padded[left..left + w].copy_from_slice(&plane[ih * w..][..w])
+                            }
+                            None => padded[left..left + w].fill(T::ZERO),
+                        }
+                        split_phases(&padded, sw, out_row);
+                    }
+                }
+            }
+        }
+        Arranged {
+            pixels,
+            columns,
+            g,
+            channels: c,
+            top,
+            left,
+            rows,
+            cols,
+            sw,
+            phase_len,
+            row_stride,
+            channel_stride,
+            _batch: std::marker::PhantomData,
         }
     }
 }
 
-/// A piece of a panel row: `len` columns from column `at` of the panel, which read pixels one
-/// after another.
+/// The column matrix [C * kH * kW, g * H'W'] of a run of g images arranged in `P`, as a source
+/// of packed panels (several windows can share one arrangement: see `phases.rs`).
+pub(crate) struct WindowPanels<P, T> {
+    pixels: P,
+    win: Window,
+    _values: std::marker::PhantomData<T>,
+}
+
+/// A piece of a panel row: `len` columns from column `at` of the panel, which read consecutive
+/// values. For channel 0 and tap (0, 0) they start in the arranged row that begins at `row`
+/// (for image i by position: `row` + i), at padded column `col`.
 #[derive(Clone, Copy)]
 struct Piece {
     at: usize,
     len: usize,
-    /// Image i, output row oh, output column ow of the first column.
-    i: usize,
-    oh: usize,
-    ow: usize,
+    row: usize,
+    col: usize,
 }
 
-/// Where a piece reads for one kernel tap (a, b): columns `live` of the piece (relative to it)
-/// come from `pixels[c * channel_stride + offset ..]` for channel c, the others are padding.
-#[derive(Clone)]
-struct Read {
-    offset: usize,
-    live: Range<usize>,
+impl<'a, T: Real> Arranged<'a, T> {
+    /// Where padded column `pc` of a row is stored, from the row's start (by position, for
+    /// image 0).
+    fn column(&self, pc: usize) -> usize {
+        match self.columns {
+            Columns::ByPosition => pc * self.g,
+            Columns::ByImage => (pc % self.sw) * self.phase_len + pc / self.sw,
+        }
+    }
 }
 
-impl<'a, T: Real> WindowPanels<'a, T> {
-    /// The column matrix of images `images` of the batch `x` ([N, C, H, W], flat), in the column
-    /// order `columns`.
-    pub(crate) fn new(x: &'a [T], win: &Window, images: Range<usize>, columns: Columns) -> Self {
-        let (c, h, w) = (win.channels, win.h, win.w);
-        let g = images.len();
-        let run = &x[images.start * c * h * w..images.end * c * h * w];
-        let (oh_valid, ow_valid) = win.valid_ranges();
-        let phase_len = w.div_ceil(win.sw);
-        let row_stride = win.sw * phase_len;
-        let pixels = match columns {
-            Columns::ByPosition => {
-                // [g, C*H*W] -> [C*H*W, g]
-                let mut x_t = scratch::buffer(run.len());
-                transpose(run, g, c * h * w, c * h * w, &mut x_t);
-                Pixels::Arranged(x_t)
-            }
-            Columns::ByImage if win.sw == 1 => Pixels::Borrowed(run),
-            Columns::ByImage => {
-                let mut split = scratch::buffer(g * c * h * row_stride);
-                for (row, out) in run.chunks_exact(w).zip(split.chunks_exact_mut(row_stride)) {
-                    split_phases(row, win.sw, out);
-                }
-                Pixels::Arranged(split)
-            }
-        };
-        let channel_stride = match columns {
-            Columns::ByPosition => h * w * g,
-            Columns::ByImage => h * row_stride,
-        };
+impl<'a, P: std::borrow::Borrow<Arranged<'a, T>>, T: Real> WindowPanels<P, T> {
+    /// The panels of `win` over `pixels`, which must be arranged for it: padded at least as
+    /// much as it reads ([`padding`]) and, by image, split by its column stride.
+    pub(crate) fn new(pixels: P, win: &Window) -> Self {
+        let px = pixels.borrow();
+        let [top, bottom, left, right] = padding(win);
+        assert!(
+            px.channels == win.channels
+                && px.top >= top
+                && px.left >= left
+                && px.rows >= px.top + win.h + bottom
+                && px.cols >= px.left + win.w + right
+                && (px.columns == Columns::ByPosition || px.sw == win.sw),
+            "WindowPanels: the pixels are not arranged for this window"
+        );
         WindowPanels {
             pixels,
             win: *win,
-            g,
-            columns,
-            channel_stride,
-            phase_len,
-            row_stride,
-            oh_valid,
-            ow_valid,
+            _values: std::marker::PhantomData,
         }
     }
 
     /// The pieces of the `live` columns of the panel that starts at column j0.
     fn pieces(&self, j0: usize, live: usize, pieces: &mut Vec<Piece>) {
-        let (w_out, positions) = (self.win.w_out, self.win.positions());
+        let (px, win) = (self.pixels.borrow(), &self.win);
+        let positions = win.positions();
         pieces.clear();
         let mut j = j0;
         while j < j0 + live {
-            let (i, position, run) = match self.columns {
+            let (i, position, run) = match px.columns {
                 // the images i.. of one position
-                Columns::ByPosition => (j % self.g, j / self.g, self.g - j % self.g),
+                Columns::ByPosition => (j % px.g, j / px.g, px.g - j % px.g),
                 // the positions ow.. of one output row
-                Columns::ByImage => (j / positions, j % positions, w_out - j % w_out),
+                Columns::ByImage => (j / positions, j % positions, win.w_out - j % win.w_out),
+            };
+            let (oh, ow) = (position / win.w_out, position % win.w_out);
+            let pr = oh * win.sh + px.top - win.ph;
+            let row = match px.columns {
+                Columns::ByPosition => pr * px.row_stride + i,
+                Columns::ByImage => i * px.channels * px.channel_stride + pr * px.row_stride,
             };
             let len = run.min(j0 + live - j);
             pieces.push(Piece {
                 at: j - j0,
                 len,
-                i,
-                oh: position / w_out,
-                ow: position % w_out,
+                row,
+                col: ow * win.sw + px.left - win.pw,
             });
             j += len;
         }
     }
-
-    /// Where `piece` reads for tap (a, b).
-    fn read(&self, piece: &Piece, a: usize, b: usize) -> Read {
-        let win = &self.win;
-        let nothing = Read {
-            offset: 0,
-            live: 0..0,
-        };
-        if !self.oh_valid[a].contains(&piece.oh) {
-            return nothing;
-        }
-        let ih = piece.oh * win.sh + a - win.ph;
-        match self.columns {
-            Columns::ByPosition => {
-                if !self.ow_valid[b].contains(&piece.ow) {
-                    return nothing;
-                }
-                let iw = piece.ow * win.sw + b - win.pw;
-                Read {
-                    offset: (ih * win.w + iw) * self.g + piece.i,
-                    live: 0..piece.len,
-                }
-            }
-            Columns::ByImage => {
-                let valid = &self.ow_valid[b];
-                let first = piece.ow.max(valid.start);
-                let last = (piece.ow + piece.len).min(valid.end);
-                if first >= last {
-                    return nothing;
-                }
-                let iw = first * win.sw + b - win.pw;
-                let image = piece.i * win.channels * win.h * self.row_stride;
-                Read {
-                    offset: image
-                        + ih * self.row_stride
-                        + (iw % win.sw) * self.phase_len
-                        + iw / win.sw,
-                    live: first - piece.ow..last - piece.ow,
-                }
-            }
-        }
-    }
 }
 
-impl<T: Real> PackB<T> for WindowPanels<'_, T> {
+impl<'a, P: std::borrow::Borrow<Arranged<'a, T>> + Sync, T: Real> PackB<T> for WindowPanels<P, T> {
     fn dims(&self) -> (usize, usize) {
-        (self.win.rows(), self.g * self.win.positions())
+        let g = self.pixels.borrow().g;
+        (self.win.rows(), g * self.win.positions())
     }
 
     fn pack(&self, row0: usize, depth: usize, col0: usize, cols: usize, nr: usize, out: &mut [T]) {
+        let px = self.pixels.borrow();
         let (kw, taps) = (self.win.kw, self.win.kh * self.win.kw);
-        let pixels = self.pixels.as_slice();
+        let values = &px.pixels[..];
         let mut pieces = Vec::new();
-        let mut reads = Vec::new();
+        let mut starts = Vec::new();
         for (q, panel) in out
             .chunks_exact_mut(nr * depth)
             .take(cols.div_ceil(nr))
@@ -250,6 +294,11 @@ impl<T: Real> PackB<T> for WindowPanels<'_, T> {
         {
             let live = nr.min(cols - q * nr);
             self.pieces(col0 + q * nr, live, &mut pieces);
+            if live < nr {
+                for step in panel.chunks_exact_mut(nr) {
+                    step[live..].fill(T::ZERO);
+                }
+            }
             // Tap by tap: where the pieces read depends on the tap, not on the channel, so it
             // is worked out once for all the rows r = c * taps + t of this block.
             for t in 0..taps {
@@ -258,48 +307,64 @@ impl<T: Real> PackB<T> for WindowPanels<'_, T> {
                 if first >= row0 + depth {
                     continue;
                 }
-                reads.clear();
-                reads.extend(pieces.iter().map(|piece| self.read(piece, t / kw, t % kw)));
+                let (a, b) = (t / kw, t % kw);
+                starts.clear();
+                starts.extend(
+                    pieces
+                        .iter()
+                        .map(|piece| piece.row + a * px.row_stride + px.column(piece.col + b)),
+                );
                 let rows = (first..row0 + depth).step_by(taps);
-                let steps = rows.map(|r| (r - row0, &pixels[(r / taps) * self.channel_stride..]));
-                if let ([piece], [read]) = (&pieces[..], &reads[..]) {
-                    if piece.len == nr && read.live == (0..nr) {
-                        // The common case: one whole row of pixels per panel row.
-                        for (p, channel) in steps {
-                            copy(&mut panel[p * nr..][..nr], &channel[read.offset..]);
+                let steps = rows.map(|r| (r - row0, (r / taps) * px.channel_stride));
+                if let ([piece], [start]) = (&pieces[..], &starts[..]) {
+                    if piece.len == nr {
+                        // The common case: one run of values per panel row.
+                        let values = &values[*start..];
+                        match nr {
+                            8 => copy_rows::<T, 8>(panel, steps, values),
+                            16 => copy_rows::<T, 16>(panel, steps, values),
+                            32 => copy_rows::<T, 32>(panel, steps, values),
+                            _ => copy_rows_of(nr, panel, steps, values),
                         }
                         continue;
                     }
                 }
                 for (p, channel) in steps {
                     let step = &mut panel[p * nr..][..nr];
-                    for (piece, read) in pieces.iter().zip(&reads) {
-                        let dst = &mut step[piece.at..][..piece.len];
-                        let live = read.live.clone();
-                        dst[..live.start].fill(T::ZERO);
-                        copy(&mut dst[live.clone()], &channel[read.offset..]);
-                        dst[live.end..].fill(T::ZERO);
+                    for (piece, &start) in pieces.iter().zip(&starts) {
+                        step[piece.at..][..piece.len]
+                            .copy_from_slice(&values[channel + start..][..piece.len]);
                     }
-                    step[live..].fill(T::ZERO);
                 }
             }
         }
     }
 }
 
-/// dst = src[..dst.len()], eight values at a time: the pieces are short (often one panel row of
-/// 16), and a call to memcpy would cost more than the copy.
-#[inline(always)]
-fn copy<T: Copy>(dst: &mut [T], src: &[T]) {
-    let src = &src[..dst.len()];
-    let mut dst8 = dst.chunks_exact_mut(8);
-    let mut src8 = src.chunks_exact(8);
-    for (d, s) in (&mut dst8).zip(&mut src8) {
-        let s: &[T; 8] = s.try_into().expect("eight values");
-        d.copy_from_slice(s);
+/// Panel rows p from `values[offset..]`, for the (p, offset) of `steps`: rows of N values, a
+/// length the compiler knows, so that each copy is a few vector moves (a call to memcpy for
+/// 16 values would cost more than the copy).
+fn copy_rows<T: Copy, const N: usize>(
+    panel: &mut [T],
+    steps: impl Iterator<Item = (usize, usize)>,
+    values: &[T],
+) {
+    for (p, offset) in steps {
+        let src: &[T; N] = values[offset..][..N].try_into().expect("N values");
+        let dst: &mut [T; N] = (&mut panel[p * N..][..N]).try_into().expect("N values");
+        *dst = *src;
     }
-    for (d, s) in dst8.into_remainder().iter_mut().zip(src8.remainder()) {
-        *d = *s;
+}
+
+/// [`copy_rows`] for any row length.
+fn copy_rows_of<T: Copy>(
+    n: usize,
+    panel: &mut [T],
+    steps: impl Iterator<Item = (usize, usize)>,
+    values: &[T],
+) {
+    for (p, offset) in steps {
+        panel[p * n..][..n].copy_from_slice(&values[offset..][..n]);
     }
 }
 
@@ -309,7 +374,7 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(300))]
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(300) })]
 
         /// Packed from the image, every block of panels is the one packing the im2col matrix
         /// gives: awkward sizes, both column orders, any block.
@@ -332,7 +397,8 @@ mod tests {
             let mut cols = vec![0.0; rows * width];
             unfold_run(&x, &win, images.clone(), columns, &mut cols);
             let matrix = MatRef::new(&cols, rows, width);
-            let panels = WindowPanels::new(&x, &win, images, columns);
+            let pixels = Arranged::new(&x, &win, images, columns, padding(&win));
+            let panels = WindowPanels::new(pixels, &win);
             prop_assert_eq!(panels.dims(), (rows, width));
 
             let nr = [1, 8, 16][nr_pick];
