@@ -29,6 +29,7 @@
 #![allow(rustdoc::broken_intra_doc_links)]
 
 pub mod bench;
+pub mod block_cache;
 pub mod check;
 pub mod cli;
 pub mod commands;

@@ -3,6 +3,10 @@
 
 use std::process::ExitCode;
 
+/// Freed large blocks are kept for the next tensor of the same size (chapter 13).
+#[global_allocator]
+static ALLOCATOR: gan::block_cache::BlockCache = gan::block_cache::BlockCache;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match gan::commands::run(&args) {
