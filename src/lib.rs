@@ -37,6 +37,7 @@ pub mod data;
 pub mod error;
 pub mod eval;
 pub mod exercises;
+pub mod fast_math;
 pub mod forensics;
 pub mod gan;
 pub mod gemm;

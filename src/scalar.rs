@@ -48,6 +48,9 @@ pub trait Real:
     fn ln_1p(self) -> Self;
     fn sqrt(self) -> Self;
     fn tanh(self) -> Self;
+    /// tanh as the Tanh layer computes it: for f32 a version that vectorises (`fast_math.rs`,
+    /// within a few units in the last place), for f64 the library's.
+    fn tanh_layer(self) -> Self;
     fn abs(self) -> Self;
     fn powi(self, n: i32) -> Self;
     fn is_finite(self) -> bool;
@@ -66,7 +69,7 @@ pub trait Real:
 }
 
 macro_rules! impl_real {
-    ($t:ty, $st:expr, $npy:expr, $kernels:ident) => {
+    ($t:ty, $st:expr, $npy:expr, $kernels:ident, $tanh_layer:path) => {
         impl Real for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -101,6 +104,10 @@ macro_rules! impl_real {
             #[inline(always)]
             fn tanh(self) -> Self {
                 <$t>::tanh(self)
+            }
+            #[inline(always)]
+            fn tanh_layer(self) -> Self {
+                $tanh_layer(self)
             }
             #[inline(always)]
             fn abs(self) -> Self {
@@ -141,8 +148,8 @@ macro_rules! impl_real {
     };
 }
 
-impl_real!(f32, "F32", "<f4", F32_KERNELS);
-impl_real!(f64, "F64", "<f8", F64_KERNELS);
+impl_real!(f32, "F32", "<f4", F32_KERNELS, crate::fast_math::tanh_f32);
+impl_real!(f64, "F64", "<f8", F64_KERNELS, f64::tanh);
 
 #[cfg(test)]
 mod tests {

@@ -209,7 +209,7 @@ impl<T: Real> Layer<T> for Tanh<T> {
         "Tanh".to_string()
     }
     fn forward(&mut self, x: &Tensor<T>) -> Tensor<T> {
-        forward_keeping_output(x, T::tanh, self.training, &mut self.output)
+        forward_keeping_output(x, T::tanh_layer, self.training, &mut self.output)
     }
     // f'(x) = 1 - tanh(x)^2 = 1 - y^2.
     fn backward(&mut self, grad_output: &Tensor<T>) -> Tensor<T> {
