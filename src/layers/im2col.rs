@@ -150,7 +150,7 @@ pub(crate) fn transpose<T: Real>(
 const PARALLEL_MIN_ELEMENTS: usize = 1 << 15;
 
 /// `for_each_task`, or a plain loop for small passes.
-fn run_tasks(n_tasks: usize, elements: usize, task: impl Fn(usize) + Sync) {
+pub(crate) fn run_tasks(n_tasks: usize, elements: usize, task: impl Fn(usize) + Sync) {
     if elements < PARALLEL_MIN_ELEMENTS {
         (0..n_tasks).for_each(task);
     } else {

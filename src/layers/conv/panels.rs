@@ -17,8 +17,9 @@
 //!   read every S-th pixel of an image row: adjacent once each row is split into its phases
 //!   (`split_phases`), as im2col does too.
 
-use super::super::im2col::{split_phases, transpose, unfold_run, Columns, Window};
+use super::super::im2col::{run_tasks, split_phases, transpose, unfold_run, Columns, Window};
 use crate::gemm::{MatRef, PackB};
+use crate::parallel::SharedMut;
 use crate::scalar::Real;
 use crate::scratch;
 use std::ops::Range;
@@ -134,15 +135,23 @@ impl<'a, T: Real> Arranged<'a, T> {
             Columns::ByPosition => (cols * g, rows * cols * g),
             Columns::ByImage => (sw * phase_len, rows * sw * phase_len),
         };
-        let mut pixels = scratch::buffer(match columns {
+        let mut pixels = scratch::buffer::<T>(match columns {
             Columns::ByPosition => c * channel_stride,
             Columns::ByImage => g * c * channel_stride,
         });
         let image_len = c * h * w;
         let run = &x[images.start * image_len..images.end * image_len];
-        match columns {
-            Columns::ByPosition => {
-                for (ch, out) in pixels.chunks_exact_mut(channel_stride).enumerate() {
+        // A task per channel (by position) or per image plane (by image): each writes its own
+        // part of `pixels`, on all threads when the run is large (a run can be the whole batch).
+        let planes = pixels.len() / channel_stride;
+        let out = SharedMut(pixels.as_mut_ptr());
+        run_tasks(planes, pixels.len(), |k| {
+            // SAFETY: task k alone writes plane k.
+            let out = unsafe {
+                std::slice::from_raw_parts_mut(out.get().add(k * channel_stride), channel_stride)
+            };
+            match columns {
+                Columns::ByPosition => {
                     for (pr, out_row) in out.chunks_exact_mut(row_stride).enumerate() {
                         let Some(ih) = pr.checked_sub(top).filter(|&ih| ih < h) else {
                             out_row.fill(T::ZERO);
@@ -150,18 +159,14 @@ impl<'a, T: Real> Arranged<'a, T> {
                         };
                         out_row[..left * g].fill(T::ZERO);
                         out_row[(left + w) * g..].fill(T::ZERO);
-                        // image row ih of channel ch, for the g images: [g, W] -> [W, g]
-                        let src = &run[(ch * h + ih) * w..];
+                        // image row ih of channel k, for the g images: [g, W] -> [W, g]
+                        let src = &run[(k * h + ih) * w..];
                         transpose(src, g, w, image_len, &mut out_row[left * g..(left + w) * g]);
                     }
                 }
-            }
-            Columns::ByImage => {
-                let mut padded = vec![T::ZERO; cols];
-                for (plane, out) in run
-                    .chunks_exact(h * w)
-                    .zip(pixels.chunks_exact_mut(channel_stride))
-                {
+                Columns::ByImage => {
+                    let plane = &run[k * h * w..][..h * w];
+                    let mut padded = vec![T::ZERO; cols];
                     for (pr, out_row) in out.chunks_exact_mut(row_stride).enumerate() {
                         match pr.checked_sub(top).filter(|&ih| ih < h) {
                             Some(ih) => {
@@ -173,7 +178,7 @@ impl<'a, T: Real> Arranged<'a, T> {
                     }
                 }
             }
-        }
+        });
         Arranged {
             pixels,
             columns,
