@@ -141,35 +141,38 @@ fn blocked<T: Real>(
             // After the first KC-block, C already holds alpha * (partial sum) + beta * C.
             let beta = if pc == 0 { beta } else { T::ONE };
 
-            // Pack B[pc.., jc..] and all of A[.., pc..], panel ranges split over tasks.
+            // Pack B[pc.., jc..] and all of A[.., pc..], panel ranges split over tasks, in one
+            // set of tasks: each wait for the threads costs a wake-up, which on a small product
+            // is a good part of its time.
             let b_out = SharedMut(packed_b.as_mut_ptr());
             let b_chunks = split(b_panels, n_tasks_for(PACK_TASKS_PER_THREAD * threads()));
-            for_each_task(b_chunks.len(), |t| {
-                let (p0, p1) = b_chunks[t];
-                // SAFETY: tasks own disjoint ranges of whole panels [p0, p1).
-                let out = unsafe {
-                    std::slice::from_raw_parts_mut(
-                        b_out.get().add(p0 * nr * kc),
-                        (p1 - p0) * nr * kc,
-                    )
-                };
-                let cols = (p1 * nr).min(nc) - p0 * nr;
-                b.pack(pc, kc, jc + p0 * nr, cols, nr, out);
-            });
             let a_panels = m.div_ceil(mr);
             let a_out = SharedMut(packed_a.as_mut_ptr());
             let a_chunks = split(a_panels, n_tasks_for(PACK_TASKS_PER_THREAD * threads()));
-            for_each_task(a_chunks.len(), |t| {
-                let (p0, p1) = a_chunks[t];
-                // SAFETY: tasks own disjoint ranges of whole panels [p0, p1).
-                let out = unsafe {
-                    std::slice::from_raw_parts_mut(
-                        a_out.get().add(p0 * mr * kc),
-                        (p1 - p0) * mr * kc,
-                    )
-                };
-                let rows = (p1 * mr).min(m) - p0 * mr;
-                pack_a(&a, p0 * mr, rows, pc, kc, mr, out);
+            for_each_task(b_chunks.len() + a_chunks.len(), |t| {
+                if t < b_chunks.len() {
+                    let (p0, p1) = b_chunks[t];
+                    // SAFETY: tasks own disjoint ranges of whole panels [p0, p1) of B.
+                    let out = unsafe {
+                        std::slice::from_raw_parts_mut(
+                            b_out.get().add(p0 * nr * kc),
+                            (p1 - p0) * nr * kc,
+                        )
+                    };
+                    let cols = (p1 * nr).min(nc) - p0 * nr;
+                    b.pack(pc, kc, jc + p0 * nr, cols, nr, out);
+                } else {
+                    let (p0, p1) = a_chunks[t - b_chunks.len()];
+                    // SAFETY: tasks own disjoint ranges of whole panels [p0, p1) of A.
+                    let out = unsafe {
+                        std::slice::from_raw_parts_mut(
+                            a_out.get().add(p0 * mr * kc),
+                            (p1 - p0) * mr * kc,
+                        )
+                    };
+                    let rows = (p1 * mr).min(m) - p0 * mr;
+                    pack_a(&a, p0 * mr, rows, pc, kc, mr, out);
+                }
             });
 
             // The tasks: MC-blocks of rows times groups of B panels.
