@@ -15,6 +15,10 @@
 //! backward weight  grad_W += G * cols^T,  grad_bias += row sums of G
 //! ```
 //!
+//! The forward pass never writes `cols` out (for 8 or more input channels): the GEMM packs its
+//! panels straight from the zero-padded run of images (`conv/panels.rs`, chapter 13), the same
+//! values.
+//!
 //! How the batch is cut into runs, and the runs shared among threads with every sum taken in a
 //! fixed order, is in `conv/runs.rs`; the two column orders of a run (image by image, or the
 //! images of a position side by side for small maps) are in `im2col.rs`. A window that covers
