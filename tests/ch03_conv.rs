@@ -181,8 +181,8 @@ fn wide_cases() -> impl Strategy<Value = Case> {
 proptest! {
     #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(128) })]
 
-    /// The implicit GEMM of the forward pass against the seven loops, and the input gradient
-    /// against it by the adjoint identity.
+    /// The implicit GEMM of the forward pass against the seven loops, and the input and weight
+    /// gradients against it by the adjoint identity.
     #[test]
     fn wide_layers_match_the_seven_loops_and_their_adjoints(case in wide_cases()) {
         let err = fast_vs_reference::<f64>(&case);
@@ -193,6 +193,14 @@ proptest! {
         let y = conv2d_forward(&x, &w, None, case.stride, case.padding);
         let gap = adjoint_gap(&g, &y, &grad_x, &x);
         prop_assert!(gap < 1e-12, "{case:?}: input adjoint gap {gap:e}");
+
+        // And the weight gradient: <G, conv_dW(x)> = <grad_W, dW>.
+        let dw: Tensor<f64> = TestRng::new(case.seed ^ 2).tensor(&case.w_shape());
+        let mut grad_w = Tensor::zeros(&case.w_shape());
+        conv2d_backward_weight(&x, &g, case.stride, case.padding, &mut grad_w, None);
+        let dy = conv2d_forward(&x, &dw, None, case.stride, case.padding);
+        let gap = adjoint_gap(&g, &dy, &grad_w, &dw);
+        prop_assert!(gap < 1e-12, "{case:?}: weight adjoint gap {gap:e}");
     }
 }
 
