@@ -24,13 +24,8 @@ pub(super) fn pack_a<T: Real>(
     mr: usize,
     out: &mut [T],
 ) {
-    let block = Block {
-        start: row0 * a.row_stride + col0 * a.col_stride,
-        lane_stride: a.row_stride,
-        depth_stride: a.col_stride,
-        lanes: rows,
-    };
-    pack_block(a.data, &block, mr, depth, out);
+    // A panel of A's rows is a panel of A^T's columns.
+    a.t().pack(col0, depth, row0, rows, mr, out);
 }
 
 /// What the GEMM needs of its B operand ([k, n]): its panels. A matrix in memory copies them
