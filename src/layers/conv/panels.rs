@@ -31,8 +31,8 @@ const IMPLICIT_MIN_CHANNELS: usize = 8;
 
 /// The column matrix of a run of images as the GEMM's B: packed straight from the images
 /// ([`WindowPanels`]), or, for few channels, written out by im2col and packed from there.
-pub(crate) enum RunColumns<'a, T: Real> {
-    Implicit(WindowPanels<Arranged<'a, T>, T>),
+pub(crate) enum RunColumns<T: Real> {
+    Implicit(WindowPanels<T>),
     Written {
         cols: scratch::Buffer<T>,
         rows: usize,
@@ -40,13 +40,12 @@ pub(crate) enum RunColumns<'a, T: Real> {
     },
 }
 
-impl<'a, T: Real> RunColumns<'a, T> {
+impl<T: Real> RunColumns<T> {
     /// The column matrix of images `images` of the batch `x` ([N, C, H, W], flat), in the
     /// column order `columns`.
-    pub(crate) fn new(x: &'a [T], win: &Window, images: Range<usize>, columns: Columns) -> Self {
+    pub(crate) fn new(x: &[T], win: &Window, images: Range<usize>, columns: Columns) -> Self {
         if win.channels >= IMPLICIT_MIN_CHANNELS {
-            let pixels = Arranged::new(x, win, images, columns, padding(win));
-            return RunColumns::Implicit(WindowPanels::new(pixels, win));
+            return RunColumns::Implicit(WindowPanels::new(x, win, images, columns));
         }
         let (rows, width) = (win.rows(), images.len() * win.positions());
         let mut cols = scratch::buffer(rows * width);
@@ -55,7 +54,7 @@ impl<'a, T: Real> RunColumns<'a, T> {
     }
 }
 
-impl<T: Real> PackB<T> for RunColumns<'_, T> {
+impl<T: Real> PackB<T> for RunColumns<T> {
     fn dims(&self) -> (usize, usize) {
         match self {
             RunColumns::Implicit(panels) => panels.dims(),
@@ -77,7 +76,7 @@ impl<T: Real> PackB<T> for RunColumns<'_, T> {
 
 /// The zero padding (top, bottom, left, right) a window reads around the image: P_h above, and
 /// below whatever its last row reaches past the image (likewise for columns).
-pub(crate) fn padding(win: &Window) -> [usize; 4] {
+fn padding(win: &Window) -> [usize; 4] {
     let beyond = |out: usize, stride: usize, kernel: usize, pad: usize, len: usize| {
         (out.saturating_sub(1) * stride + kernel).saturating_sub(pad + len)
     };
@@ -93,7 +92,7 @@ pub(crate) fn padding(win: &Window) -> [usize; 4] {
 /// - by position, [C, H_p, W_p, g];
 /// - by image, [g, C, H_p, S * L]: each padded row split into S phases of L = ceil(W_p / S)
 ///   values (S = 1: the row as it is).
-pub(crate) struct Arranged<'a, T: Real> {
+struct Arranged<T: Real> {
     pixels: scratch::Buffer<T>,
     columns: Columns,
     g: usize,
@@ -101,30 +100,20 @@ pub(crate) struct Arranged<'a, T: Real> {
     /// Padding above and left of the image.
     top: usize,
     left: usize,
-    /// Padded rows and columns (H_p, W_p).
-    rows: usize,
-    cols: usize,
     /// The stride the phases of a row are split by (by image), and the values per phase.
     sw: usize,
     phase_len: usize,
     row_stride: usize,
     channel_stride: usize,
-    _batch: std::marker::PhantomData<&'a [T]>,
 }
 
-impl<'a, T: Real> Arranged<'a, T> {
-    /// Images `images` of the batch `x` ([N, C, H, W] with C, H, W those of `win`), padded by
-    /// `pad` (at least what `win` reads), arranged for `columns` and, by image, for `win`'s
-    /// column stride.
-    pub(crate) fn new(
-        x: &'a [T],
-        win: &Window,
-        images: Range<usize>,
-        columns: Columns,
-        pad: [usize; 4],
-    ) -> Self {
+impl<T: Real> Arranged<T> {
+    /// Images `images` of the batch `x` ([N, C, H, W] with C, H, W those of `win`), padded as
+    /// `win` reads them ([`padding`]), arranged for `columns` and, by image, for `win`'s column
+    /// stride.
+    fn new(x: &[T], win: &Window, images: Range<usize>, columns: Columns) -> Self {
         let (c, h, w, g) = (win.channels, win.h, win.w, images.len());
-        let [top, bottom, left, right] = pad;
+        let [top, bottom, left, right] = padding(win);
         let (rows, cols) = (top + h + bottom, left + w + right);
         let sw = match columns {
             Columns::ByPosition => 1,
@@ -186,23 +175,19 @@ impl<'a, T: Real> Arranged<'a, T> {
             channels: c,
             top,
             left,
-            rows,
-            cols,
             sw,
             phase_len,
             row_stride,
             channel_stride,
-            _batch: std::marker::PhantomData,
         }
     }
 }
 
-/// The column matrix [C * kH * kW, g * H'W'] of a run of g images arranged in `P`, as a source
-/// of packed panels (several windows can share one arrangement: see `phases.rs`).
-pub(crate) struct WindowPanels<P, T> {
-    pixels: P,
+/// The column matrix [C * kH * kW, g * H'W'] of a run of g images, as a source of packed
+/// panels read from the run's arrangement.
+pub(crate) struct WindowPanels<T: Real> {
+    pixels: Arranged<T>,
     win: Window,
-    _values: std::marker::PhantomData<T>,
 }
 
 /// A piece of a panel row: `len` columns from column `at` of the panel, which read consecutive
@@ -216,7 +201,7 @@ struct Piece {
     col: usize,
 }
 
-impl<'a, T: Real> Arranged<'a, T> {
+impl<T: Real> Arranged<T> {
     /// Where padded column `pc` of a row is stored, from the row's start (by position, for
     /// image 0).
     fn column(&self, pc: usize) -> usize {
@@ -227,31 +212,19 @@ impl<'a, T: Real> Arranged<'a, T> {
     }
 }
 
-impl<'a, P: std::borrow::Borrow<Arranged<'a, T>>, T: Real> WindowPanels<P, T> {
-    /// The panels of `win` over `pixels`, which must be arranged for it: padded at least as
-    /// much as it reads ([`padding`]) and, by image, split by its column stride.
-    pub(crate) fn new(pixels: P, win: &Window) -> Self {
-        let px = pixels.borrow();
-        let [top, bottom, left, right] = padding(win);
-        assert!(
-            px.channels == win.channels
-                && px.top >= top
-                && px.left >= left
-                && px.rows >= px.top + win.h + bottom
-                && px.cols >= px.left + win.w + right
-                && (px.columns == Columns::ByPosition || px.sw == win.sw),
-            "WindowPanels: the pixels are not arranged for this window"
-        );
+impl<T: Real> WindowPanels<T> {
+    /// The column matrix of images `images` of the batch `x` ([N, C, H, W], flat), in the
+    /// column order `columns`: the run is arranged here, once.
+    pub(crate) fn new(x: &[T], win: &Window, images: Range<usize>, columns: Columns) -> Self {
         WindowPanels {
-            pixels,
+            pixels: Arranged::new(x, win, images, columns),
             win: *win,
-            _values: std::marker::PhantomData,
         }
     }
 
     /// The pieces of the `live` columns of the panel that starts at column j0.
     fn pieces(&self, j0: usize, live: usize, pieces: &mut Vec<Piece>) {
-        let (px, win) = (self.pixels.borrow(), &self.win);
+        let (px, win) = (&self.pixels, &self.win);
         let positions = win.positions();
         pieces.clear();
         let mut j = j0;
@@ -280,14 +253,13 @@ impl<'a, P: std::borrow::Borrow<Arranged<'a, T>>, T: Real> WindowPanels<P, T> {
     }
 }
 
-impl<'a, P: std::borrow::Borrow<Arranged<'a, T>> + Sync, T: Real> PackB<T> for WindowPanels<P, T> {
+impl<T: Real> PackB<T> for WindowPanels<T> {
     fn dims(&self) -> (usize, usize) {
-        let g = self.pixels.borrow().g;
-        (self.win.rows(), g * self.win.positions())
+        (self.win.rows(), self.pixels.g * self.win.positions())
     }
 
     fn pack(&self, row0: usize, depth: usize, col0: usize, cols: usize, nr: usize, out: &mut [T]) {
-        let px = self.pixels.borrow();
+        let px = &self.pixels;
         let (kw, taps) = (self.win.kw, self.win.kh * self.win.kw);
         let values = &px.pixels[..];
         let mut pieces = Vec::new();
@@ -402,8 +374,7 @@ mod tests {
             let mut cols = vec![0.0; rows * width];
             unfold_run(&x, &win, images.clone(), columns, &mut cols);
             let matrix = MatRef::new(&cols, rows, width);
-            let pixels = Arranged::new(&x, &win, images, columns, padding(&win));
-            let panels = WindowPanels::new(pixels, &win);
+            let panels = WindowPanels::new(&x, &win, images, columns);
             prop_assert_eq!(panels.dims(), (rows, width));
 
             let nr = [1, 8, 16][nr_pick];
