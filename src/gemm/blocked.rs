@@ -142,8 +142,7 @@ fn blocked<T: Real>(
             let beta = if pc == 0 { beta } else { T::ONE };
 
             // Pack B[pc.., jc..] and all of A[.., pc..], panel ranges split over tasks, in one
-            // set of tasks: each wait for the threads costs a wake-up, which on a small product
-            // is a good part of its time.
+            // set of tasks (one wait for the threads instead of two).
             let b_out = SharedMut(packed_b.as_mut_ptr());
             let b_chunks = split(b_panels, n_tasks_for(PACK_TASKS_PER_THREAD * threads()));
             let a_panels = m.div_ceil(mr);

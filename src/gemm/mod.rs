@@ -5,6 +5,10 @@
 //! - [`gemm`]: cache blocking, packing and a register-blocked micro-kernel (AVX2/FMA or AVX-512
 //!   when the CPU has it, a portable one otherwise), on the thread pool.
 //!
+//! [`gemm_implicit`] is the same product with B given not as a matrix but as anything that can
+//! write B's packed panels ([`PackB`]): a convolution packs them straight from its images
+//! (chapter 13).
+//!
 //! op(A) is A or its transpose: a transposed matrix is just a view with its strides swapped
 //! ([`MatRef::t`]), so one routine covers all four transpose combinations.
 
