@@ -302,18 +302,23 @@ fn a_batch_split_into_several_gemms_gives_the_same_gradients_as_one_image_at_a_t
     }
     // DCGAN's 4x4 stride-2 layer with 32 input channels (implicit forward): 16 small images are
     // one run stored batch innermost, 2 large ones are one image per run.
-    let dcgan = |n, hw| Case {
+    for case in [dcgan_layer(16, 5, (8, 8)), dcgan_layer(2, 5, (64, 64))] {
+        check_batch_split(case);
+    }
+}
+
+/// DCGAN's 4x4 stride-2 layer (padding 1) with 32 input channels: wide enough for the implicit
+/// forward pass.
+fn dcgan_layer(n: usize, c_out: usize, hw: (usize, usize)) -> Case {
+    Case {
         n,
         c_in: 32,
-        c_out: 5,
+        c_out,
         hw,
         kernel: (4, 4),
         stride: (2, 2),
         padding: (1, 1),
         seed: 17,
-    };
-    for case in [dcgan(16, (8, 8)), dcgan(2, (64, 64))] {
-        check_batch_split(case);
     }
 }
 
@@ -383,17 +388,7 @@ fn one_thread_and_several_give_bitwise_the_same_results() {
     }
     // DCGAN's 4x4 stride-2 layer, wide enough for the implicit forward pass, on small maps (runs
     // stored batch innermost) and large ones (image by image).
-    let dcgan = |n, hw| Case {
-        n,
-        c_in: 32,
-        c_out: 16,
-        hw,
-        kernel: (4, 4),
-        stride: (2, 2),
-        padding: (1, 1),
-        seed: 5,
-    };
-    for case in [dcgan(24, (8, 8)), dcgan(3, (32, 32))] {
+    for case in [dcgan_layer(24, 16, (8, 8)), dcgan_layer(3, 16, (32, 32))] {
         check_thread_counts(case);
     }
 }
