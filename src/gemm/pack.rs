@@ -260,13 +260,18 @@ mod tests {
                         .map(|v| to_t(v as f64 * 0.5 - 7.0))
                         .collect();
                     // A row-major [lanes, stride]: lanes contiguous along k (the transposing
-                    // copy); its transpose as B gives the same panels with lanes adjacent.
+                    // copy). The same values stored [depth, lanes] as B: lanes adjacent (one
+                    // copy per step).
                     let a = MatRef::new(&data[..lanes * stride], lanes, stride);
+                    let adjacent: Vec<T> = (0..depth * lanes)
+                        .map(|k| data[(k % lanes) * stride + k / lanes])
+                        .collect();
+                    let b = MatRef::new(&adjacent, depth, lanes);
                     let panels = lanes.div_ceil(width);
                     let mut packed = vec![to_t(f64::NAN); panels * width * depth];
                     pack_a(&a, 0, lanes, 0, depth, width, &mut packed);
                     let mut packed_b = vec![to_t(f64::NAN); panels * width * depth];
-                    a.t().pack(0, depth, 0, lanes, width, &mut packed_b);
+                    b.pack(0, depth, 0, lanes, width, &mut packed_b);
                     for q in 0..panels {
                         for p in 0..depth {
                             for i in 0..width {

@@ -54,7 +54,7 @@ impl Window {
 
     /// For each kernel row a, the output rows whose window row lies inside the image; for each
     /// kernel column b, likewise the output columns.
-    pub fn valid_ranges(&self) -> (Vec<Range<usize>>, Vec<Range<usize>>) {
+    fn valid_ranges(&self) -> (Vec<Range<usize>>, Vec<Range<usize>>) {
         (
             (0..self.kh)
                 .map(|a| valid_outputs(self.h_out, self.h, self.sh, a, self.ph))
