@@ -185,6 +185,30 @@ proptest! {
     }
 }
 
+/// Thin random cases with long rows: 1 to 3 input channels and outputs 8 to 45 wide, where the
+/// forward pass reads its windows straight from the image (chapter 13), rows ending mid-tile.
+fn thin_long_cases() -> impl Strategy<Value = Case> {
+    (cases_with(1..=3usize, 2), 16..=45usize, 1..=13usize).prop_map(|(mut case, w, c_out)| {
+        case.hw.1 = w;
+        case.c_out = c_out;
+        case
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(64) })]
+
+    /// The direct forward pass against the seven loops, in f64 and f32.
+    #[test]
+    fn thin_layers_with_long_rows_match_the_seven_loops(case in thin_long_cases()) {
+        let err = fast_vs_reference::<f64>(&case);
+        prop_assert!(err < 1e-13, "{case:?}: f64 error {err:e}");
+        let terms = (case.c_in * case.kernel.0 * case.kernel.1) as f64;
+        let err = fast_vs_reference::<f32>(&case);
+        prop_assert!(err < 4.0 * f32::EPSILON as f64 * terms, "{case:?}: f32 error {err:e}");
+    }
+}
+
 /// Gradient check of a Conv2d layer: analytic gradients from `Layer::backward`, numeric ones
 /// from central differences of L = sum(y * r), so that dL/dy = r.
 fn gradient_check(label: &str, case: Case, bias: bool) -> f64 {
@@ -391,6 +415,16 @@ fn one_thread_and_several_give_bitwise_the_same_results() {
     for case in [dcgan_layer(24, 16, (8, 8)), dcgan_layer(3, 16, (32, 32))] {
         check_thread_counts(case);
     }
+    // DCGAN's first layer on an RGB image and on 28x28 digits: the direct forward pass, with
+    // output rows a tile wide and narrower.
+    check_thread_counts(Case {
+        c_in: 3,
+        ..dcgan_layer(3, 16, (64, 64))
+    });
+    check_thread_counts(Case {
+        c_in: 1,
+        ..dcgan_layer(9, 16, (28, 28))
+    });
 }
 
 fn check_thread_counts(case: Case) {

@@ -31,7 +31,7 @@ use crate::scratch;
 
 /// Depth of a packed block. A KC x NR panel of B (32 KiB for f32 at NR = 16) is reused from L1
 /// by every panel of A; 512 measured best among 192..768 on a 2-core AVX2 machine (chapter 2).
-const KC: usize = 512;
+pub(crate) const KC: usize = 512;
 /// Rows per block of A: an MC x KC block of A (384 KiB for f32) stays in L2.
 const MC: usize = 192;
 /// Columns per block of B: the packed KC x NC block (8 MiB for f32) stays in L3.

@@ -19,6 +19,7 @@ mod pack;
 mod pack_avx;
 mod reference;
 
+pub(crate) use blocked::KC;
 pub use blocked::{gemm, gemm_implicit, gemm_with_kernel};
 pub use kernel::Kernel;
 pub use pack::PackB;

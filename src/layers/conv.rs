@@ -27,6 +27,7 @@
 //!
 //! [`conv2d_reference`], seven nested loops, is the definition the fast path is tested against.
 
+mod direct;
 mod panels;
 mod runs;
 
@@ -152,8 +153,26 @@ pub fn conv2d_forward<T: Real>(
     }
     let mut y = RunOutput::new(&y_shape);
     let y_runs = y.runs();
-    for_each_run(&image_groups(n, &win), |images| {
+    let groups = image_groups(n, &win);
+    // Thin inputs read their windows straight from the image (chapter 13); the runs are then
+    // the GEMM's, and so is every sum.
+    let direct = groups
+        .iter()
+        .all(|images| direct::applies::<T>(&win, Columns::for_run(&win, images.len()), c_out))
+        .then(|| direct::DirectWeights::new(weight.as_slice(), c_out, rows));
+    for_each_run(&groups, |images| {
         let (g, width) = (images.len(), images.len() * positions);
+        if let Some(weights) = &direct {
+            // SAFETY: runs are disjoint ranges of images; this task alone writes y[images].
+            let y_run = unsafe { y_runs.images_uninit(&images) };
+            let y_run = direct::forward_run(x.as_slice(), &win, images, weights, y_run);
+            if let Some(bias) = bias {
+                for (plane, &b) in y_run.chunks_exact_mut(positions).zip(bias.iter().cycle()) {
+                    plane.iter_mut().for_each(|v| *v += b);
+                }
+            }
+            return;
+        }
         let columns = Columns::for_run(&win, g);
         // cols: [C_in*kH*kW, g*H'W'], one column per window position of each image, packed
         // straight from the images as the GEMM needs its panels

@@ -12,6 +12,7 @@ pub(super) const F32: Kernel<f32> = Kernel {
     mr: MR,
     nr: NR,
     run: tile::<f32>,
+    run_rows: tile_rows::<f32>,
     supported: always,
 };
 
@@ -20,6 +21,7 @@ pub(super) const F64: Kernel<f64> = Kernel {
     mr: MR,
     nr: NR,
     run: tile::<f64>,
+    run_rows: tile_rows::<f64>,
     supported: always,
 };
 
@@ -34,11 +36,53 @@ unsafe fn tile<T: Real>(
     alpha: T,
     beta: T,
 ) {
-    let a = std::slice::from_raw_parts(a, k * MR);
     let b = std::slice::from_raw_parts(b, k * NR);
+    tile_body(k, a, |p| &b[p * NR..p * NR + NR], c, rsc, alpha, beta)
+}
+
+/// # Safety
+/// See [`super::KernelRowsFn`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile_rows<T: Real>(
+    k: usize,
+    a: *const T,
+    b: *const T,
+    offsets: *const usize,
+    c: *mut T,
+    rsc: usize,
+    alpha: T,
+    beta: T,
+) {
+    let offsets = std::slice::from_raw_parts(offsets, k);
+    tile_body(
+        k,
+        a,
+        |p| std::slice::from_raw_parts(b.add(offsets[p]), NR),
+        c,
+        rsc,
+        alpha,
+        beta,
+    )
+}
+
+/// The tile, with row p of B given by `row_of_b(p)`.
+///
+/// # Safety
+/// `a` holds k * MR values and `c` an MR x NR tile with row stride `rsc`.
+#[inline(always)]
+unsafe fn tile_body<'b, T: Real>(
+    k: usize,
+    a: *const T,
+    row_of_b: impl Fn(usize) -> &'b [T],
+    c: *mut T,
+    rsc: usize,
+    alpha: T,
+    beta: T,
+) {
+    let a = std::slice::from_raw_parts(a, k * MR);
     let mut acc = [[T::ZERO; NR]; MR];
     for p in 0..k {
-        let (ap, bp) = (&a[p * MR..p * MR + MR], &b[p * NR..p * NR + NR]);
+        let (ap, bp) = (&a[p * MR..p * MR + MR], row_of_b(p));
         for i in 0..MR {
             for j in 0..NR {
                 acc[i][j] += ap[i] * bp[j];

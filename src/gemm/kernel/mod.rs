@@ -27,6 +27,15 @@ use crate::scalar::Real;
 /// stride `rsc`, and the CPU has the kernel's instruction set.
 pub type KernelFn<T> = unsafe fn(usize, *const T, *const T, *mut T, usize, T, T);
 
+/// The same tile with B's rows read where they lie instead of from a packed panel:
+/// `(k, a_panel, b, offsets, c_tile, rsc, alpha, beta)`, row p of B being the NR values at
+/// `b + offsets[p]`. A direct convolution (chapter 13) reads its window straight from the image
+/// this way; the sum is the one [`KernelFn`] takes, step for step, so the bits are the same.
+///
+/// # Safety
+/// As for [`KernelFn`], with `offsets` holding k values and every row of B inside its buffer.
+pub type KernelRowsFn<T> = unsafe fn(usize, *const T, *const T, *const usize, *mut T, usize, T, T);
+
 /// A micro-kernel and its tile size.
 pub struct Kernel<T> {
     /// A name for tables and test messages, e.g. "avx2-fma 6x16".
@@ -34,6 +43,7 @@ pub struct Kernel<T> {
     pub mr: usize,
     pub nr: usize,
     run: KernelFn<T>,
+    run_rows: KernelRowsFn<T>,
     /// Whether this CPU can run it.
     supported: fn() -> bool,
 }
@@ -60,6 +70,26 @@ impl<T> Kernel<T> {
         beta: T,
     ) {
         (self.run)(k, a, b, c, rsc, alpha, beta)
+    }
+
+    /// Runs the kernel on one tile whose rows of B start at `b + offsets[p]`.
+    ///
+    /// # Safety
+    /// As for [`KernelRowsFn`]; [`Kernel::is_supported`] must be true.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) unsafe fn run_rows(
+        &self,
+        k: usize,
+        a: *const T,
+        b: *const T,
+        offsets: *const usize,
+        c: *mut T,
+        rsc: usize,
+        alpha: T,
+        beta: T,
+    ) {
+        (self.run_rows)(k, a, b, offsets, c, rsc, alpha, beta)
     }
 }
 
@@ -108,11 +138,13 @@ fn always() -> bool {
 }
 
 /// Writes one x86 SIMD kernel: an MR x (2 * LANES) tile, two vector registers per row of C.
-/// The AVX2 and AVX-512 kernels are this one body with different intrinsics.
+/// The AVX2 and AVX-512 kernels are this one body with different intrinsics, and each comes in
+/// two forms that differ only in where row p of B is read: `$name` from a packed panel
+/// ([`KernelFn`]), `$rows` from `b + offsets[p]` ([`KernelRowsFn`]).
 #[cfg(target_arch = "x86_64")]
 macro_rules! x86_tile_kernel {
-    ($name:ident, $features:literal, $t:ty, $mr:literal, $lanes:literal, $vec:ty, $zero:ident, $load:ident,
-     $store:ident, $splat:ident, $fmadd:ident, $mul:ident) => {
+    ($name:ident, $rows:ident, $features:literal, $t:ty, $mr:literal, $lanes:literal, $vec:ty, $zero:ident,
+     $load:ident, $store:ident, $splat:ident, $fmadd:ident, $mul:ident) => {
         /// # Safety
         /// See [`super::KernelFn`].
         #[target_feature(enable = $features)]
@@ -126,47 +158,137 @@ macro_rules! x86_tile_kernel {
             beta: $t,
         ) {
             const NR: usize = 2 * $lanes;
-            let mut acc0: [$vec; $mr] = [$zero(); $mr];
-            let mut acc1: [$vec; $mr] = [$zero(); $mr];
-            // One step of k: a rank-1 update of the tile by a column of A and a row of B.
-            let mut step = |p: usize| {
-                let b0 = $load(b.add(p * NR));
-                let b1 = $load(b.add(p * NR + $lanes));
-                for i in 0..$mr {
-                    let ai = $splat(*a.add(p * $mr + i));
-                    acc0[i] = $fmadd(ai, b0, acc0[i]);
-                    acc1[i] = $fmadd(ai, b1, acc1[i]);
-                }
-            };
-            // Unrolled by 4 so that loop bookkeeping does not compete with the FMAs for issue slots.
-            let mut p = 0;
-            while p + 4 <= k {
-                step(p);
-                step(p + 1);
-                step(p + 2);
-                step(p + 3);
-                p += 4;
-            }
-            while p < k {
-                step(p);
-                p += 1;
-            }
-            // C <- alpha * acc + beta * C, and C is not read when beta is 0.
-            let va = $splat(alpha);
-            for i in 0..$mr {
-                let row = c.add(i * rsc);
-                let mut r0 = $mul(va, acc0[i]);
-                let mut r1 = $mul(va, acc1[i]);
-                if beta != 0.0 {
-                    let vb = $splat(beta);
-                    r0 = $fmadd(vb, $load(row), r0);
-                    r1 = $fmadd(vb, $load(row.add($lanes)), r1);
-                }
-                $store(row, r0);
-                $store(row.add($lanes), r1);
-            }
+            super::x86_tile_kernel!(@body $t, $mr, $lanes, $vec, $zero, $load, $store, $splat, $fmadd, $mul;
+                k, a, |p: usize| b.add(p * NR), c, rsc, alpha, beta)
+        }
+
+        /// # Safety
+        /// See [`super::KernelRowsFn`].
+        #[target_feature(enable = $features)]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $rows(
+            k: usize,
+            a: *const $t,
+            b: *const $t,
+            offsets: *const usize,
+            c: *mut $t,
+            rsc: usize,
+            alpha: $t,
+            beta: $t,
+        ) {
+            super::x86_tile_kernel!(@body $t, $mr, $lanes, $vec, $zero, $load, $store, $splat, $fmadd, $mul;
+                k, a, |p: usize| b.add(*offsets.add(p)), c, rsc, alpha, beta)
         }
     };
+    (@body $t:ty, $mr:literal, $lanes:literal, $vec:ty, $zero:ident, $load:ident, $store:ident,
+     $splat:ident, $fmadd:ident, $mul:ident; $k:ident, $a:ident, $row:expr, $c:ident, $rsc:ident,
+     $alpha:ident, $beta:ident) => {{
+        let row_of_b = $row;
+        let mut acc0: [$vec; $mr] = [$zero(); $mr];
+        let mut acc1: [$vec; $mr] = [$zero(); $mr];
+        // One step of k: a rank-1 update of the tile by a column of A and a row of B.
+        let mut step = |p: usize| {
+            let b_row = row_of_b(p);
+            let b0 = $load(b_row);
+            let b1 = $load(b_row.add($lanes));
+            for i in 0..$mr {
+                let ai = $splat(*$a.add(p * $mr + i));
+                acc0[i] = $fmadd(ai, b0, acc0[i]);
+                acc1[i] = $fmadd(ai, b1, acc1[i]);
+            }
+        };
+        // Unrolled by 4 so that loop bookkeeping does not compete with the FMAs for issue slots.
+        let mut p = 0;
+        while p + 4 <= $k {
+            step(p);
+            step(p + 1);
+            step(p + 2);
+            step(p + 3);
+            p += 4;
+        }
+        while p < $k {
+            step(p);
+            p += 1;
+        }
+        // C <- alpha * acc + beta * C, and C is not read when beta is 0.
+        let va = $splat($alpha);
+        for i in 0..$mr {
+            let row = $c.add(i * $rsc);
+            let mut r0 = $mul(va, acc0[i]);
+            let mut r1 = $mul(va, acc1[i]);
+            if $beta != 0.0 {
+                let vb = $splat($beta);
+                r0 = $fmadd(vb, $load(row), r0);
+                r1 = $fmadd(vb, $load(row.add($lanes)), r1);
+            }
+            $store(row, r0);
+            $store(row.add($lanes), r1);
+        }
+    }};
 }
 #[cfg(target_arch = "x86_64")]
 use x86_tile_kernel;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A tile from rows of B scattered through a buffer, against the same rows packed: the same
+    /// bits, for every kernel this CPU runs, any depth (including 0 and odd ones), both betas.
+    fn rows_match_packed<T: Real>(k: usize, gaps: &[usize], beta: T, seed: u64) {
+        let mut rng = crate::rng::Rng::new(seed);
+        for kernel in supported_kernels::<T>() {
+            let (mr, nr) = (kernel.mr, kernel.nr);
+            let a: Vec<T> = (0..k * mr).map(|_| T::from_f64(rng.gaussian())).collect();
+            // Row p of B starts `gaps[p]` values after the end of row p - 1.
+            let mut offsets = Vec::with_capacity(k);
+            let mut end = 0;
+            for p in 0..k {
+                offsets.push(end + gaps[p % gaps.len()]);
+                end = offsets[p] + nr;
+            }
+            let b: Vec<T> = (0..end).map(|_| T::from_f64(rng.gaussian())).collect();
+            let packed: Vec<T> = offsets
+                .iter()
+                .flat_map(|&o| b[o..o + nr].iter().copied())
+                .collect();
+            let c0: Vec<T> = (0..mr * nr).map(|_| T::from_f64(rng.gaussian())).collect();
+            let (mut want, mut got) = (c0.clone(), c0);
+            let alpha = T::from_f64(0.75);
+            // SAFETY: every buffer holds what the kernel reads, and the CPU runs the kernel.
+            unsafe {
+                kernel.run(
+                    k,
+                    a.as_ptr(),
+                    packed.as_ptr(),
+                    want.as_mut_ptr(),
+                    nr,
+                    alpha,
+                    beta,
+                );
+                let (b, o) = (b.as_ptr(), offsets.as_ptr());
+                kernel.run_rows(k, a.as_ptr(), b, o, got.as_mut_ptr(), nr, alpha, beta);
+            }
+            assert!(
+                want == got,
+                "kernel {}: k = {k}, beta {beta:?}",
+                kernel.name
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(64) })]
+
+        #[test]
+        fn a_tile_from_rows_in_place_is_the_tile_from_a_packed_panel(
+            k in 0usize..40, gaps in proptest::collection::vec(0usize..50, 1..6),
+            beta_is_zero in any::<bool>(), seed in any::<u64>(),
+        ) {
+            let beta = if beta_is_zero { 0.0 } else { -1.25 };
+            rows_match_packed::<f32>(k, &gaps, beta as f32, seed);
+            rows_match_packed::<f64>(k, &gaps, beta, seed);
+        }
+    }
+}

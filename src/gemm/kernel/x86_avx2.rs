@@ -24,6 +24,7 @@ pub(super) const F32: Kernel<f32> = Kernel {
     mr: 6,
     nr: 16,
     run: tile_f32,
+    run_rows: tile_rows_f32,
     supported,
 };
 
@@ -32,11 +33,13 @@ pub(super) const F64: Kernel<f64> = Kernel {
     mr: 6,
     nr: 8,
     run: tile_f64,
+    run_rows: tile_rows_f64,
     supported,
 };
 
 super::x86_tile_kernel!(
     tile_f32,
+    tile_rows_f32,
     "avx2,fma",
     f32,
     6,
@@ -51,6 +54,7 @@ super::x86_tile_kernel!(
 );
 super::x86_tile_kernel!(
     tile_f64,
+    tile_rows_f64,
     "avx2,fma",
     f64,
     6,

@@ -15,6 +15,7 @@ pub(super) const F32: Kernel<f32> = Kernel {
     mr: 8,
     nr: 32,
     run: tile_f32,
+    run_rows: tile_rows_f32,
     supported,
 };
 
@@ -23,11 +24,13 @@ pub(super) const F64: Kernel<f64> = Kernel {
     mr: 8,
     nr: 16,
     run: tile_f64,
+    run_rows: tile_rows_f64,
     supported,
 };
 
 super::x86_tile_kernel!(
     tile_f32,
+    tile_rows_f32,
     "avx512f",
     f32,
     8,
@@ -42,6 +45,7 @@ super::x86_tile_kernel!(
 );
 super::x86_tile_kernel!(
     tile_f64,
+    tile_rows_f64,
     "avx512f",
     f64,
     8,

@@ -27,7 +27,7 @@ use std::ops::Range;
 /// Below this many input channels the column matrix is written out first, as im2col does.
 /// A panel works out where its pieces read once per kernel tap, and that serves one row per
 /// channel: with 3 channels (an RGB image) that cost is larger than the copy it saves.
-const IMPLICIT_MIN_CHANNELS: usize = 8;
+pub(super) const IMPLICIT_MIN_CHANNELS: usize = 8;
 
 /// The column matrix of a run of images as the GEMM's B: packed straight from the images
 /// ([`WindowPanels`]), or, for few channels, written out by im2col and packed from there.
@@ -92,7 +92,9 @@ fn padding(win: &Window) -> [usize; 4] {
 /// - by position, [C, H_p, W_p, g];
 /// - by image, [g, C, H_p, S * L]: each padded row split into S phases of L = ceil(W_p / S)
 ///   values (S = 1: the row as it is).
-struct Arranged<T: Real> {
+///
+/// [`TAIL`] zeros follow, so that a kernel may read a whole row of a tile past the last value.
+pub(super) struct Arranged<T: Real> {
     pixels: scratch::Buffer<T>,
     columns: Columns,
     g: usize,
@@ -107,11 +109,14 @@ struct Arranged<T: Real> {
     channel_stride: usize,
 }
 
+/// Zeros after the arranged run: a micro-kernel's widest row (32 values).
+pub(super) const TAIL: usize = 32;
+
 impl<T: Real> Arranged<T> {
     /// Images `images` of the batch `x` ([N, C, H, W] with C, H, W those of `win`), padded as
     /// `win` reads them ([`padding`]), arranged for `columns` and, by image, for `win`'s column
     /// stride.
-    fn new(x: &[T], win: &Window, images: Range<usize>, columns: Columns) -> Self {
+    pub(super) fn new(x: &[T], win: &Window, images: Range<usize>, columns: Columns) -> Self {
         let (c, h, w, g) = (win.channels, win.h, win.w, images.len());
         let [top, bottom, left, right] = padding(win);
         let (rows, cols) = (top + h + bottom, left + w + right);
@@ -124,17 +129,18 @@ impl<T: Real> Arranged<T> {
             Columns::ByPosition => (cols * g, rows * cols * g),
             Columns::ByImage => (sw * phase_len, rows * sw * phase_len),
         };
-        let mut pixels = scratch::buffer::<T>(match columns {
-            Columns::ByPosition => c * channel_stride,
-            Columns::ByImage => g * c * channel_stride,
-        });
+        let planes = match columns {
+            Columns::ByPosition => c,
+            Columns::ByImage => g * c,
+        };
+        let mut pixels = scratch::buffer::<T>(planes * channel_stride + TAIL);
+        pixels[planes * channel_stride..].fill(T::ZERO);
         let image_len = c * h * w;
         let run = &x[images.start * image_len..images.end * image_len];
         // A task per channel (by position) or per image plane (by image): each writes its own
         // part of `pixels`, on all threads when the run is large (a run can be the whole batch).
-        let planes = pixels.len() / channel_stride;
         let out = SharedMut(pixels.as_mut_ptr());
-        run_tasks(planes, pixels.len(), |k| {
+        run_tasks(planes, planes * channel_stride, |k| {
             // SAFETY: task k alone writes plane k.
             let out = unsafe {
                 std::slice::from_raw_parts_mut(out.get().add(k * channel_stride), channel_stride)
@@ -209,6 +215,26 @@ impl<T: Real> Arranged<T> {
             Columns::ByPosition => pc * self.g,
             Columns::ByImage => (pc % self.sw) * self.phase_len + pc / self.sw,
         }
+    }
+
+    /// The arranged values, with the [`TAIL`].
+    pub(super) fn values(&self) -> &[T] {
+        &self.pixels
+    }
+
+    /// By image: where the value that window position (oh, ow) of image i reads at tap
+    /// (c, a, b) is stored, as the sum of a part for the position and a part for the tap. The
+    /// positions ow.. of one output row read consecutive values (the row's phases are split).
+    pub(super) fn position_offset(&self, win: &Window, i: usize, oh: usize, ow: usize) -> usize {
+        debug_assert!(
+            self.columns == Columns::ByImage && self.top == win.ph && self.left == win.pw
+        );
+        i * self.channels * self.channel_stride + oh * win.sh * self.row_stride + ow
+    }
+
+    /// See [`Arranged::position_offset`].
+    pub(super) fn tap_offset(&self, c: usize, a: usize, b: usize) -> usize {
+        c * self.channel_stride + a * self.row_stride + self.column(b)
     }
 }
 

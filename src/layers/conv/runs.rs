@@ -92,7 +92,8 @@ impl<T: Real> RunOutput<T> {
             n,
             "conv: an output image was never written"
         );
-        // SAFETY: all n images were handed out, and `RunSlots::images` zeroed every value.
+        // SAFETY: all n images were handed out, and `RunSlots::images` zeroed every value (the
+        // task that took images with `RunSlots::images_uninit` wrote every one).
         unsafe { self.data.set_len(n * self.image_len) };
         Tensor::from_vec(&self.shape, self.data).expect("as many values as the shape holds")
     }
@@ -121,6 +122,22 @@ impl<'a, T: Real> RunSlots<'a, T> {
         }
         // SAFETY: every value was written just above.
         &mut *(slots as *mut [MaybeUninit<T>] as *mut [T])
+    }
+}
+
+impl<'a, T: Real> RunSlots<'a, T> {
+    /// Images `images` of the output, as they are: for a task that writes every value of them
+    /// (zeroing them first would be one more pass over the output).
+    ///
+    /// # Safety
+    /// Each image is asked for by one task only, once, and that task writes all of its values
+    /// before the output is finished.
+    pub(super) unsafe fn images_uninit(&self, images: &Range<usize>) -> &'a mut [MaybeUninit<T>] {
+        self.handed_out.fetch_add(images.len(), Ordering::Relaxed);
+        std::slice::from_raw_parts_mut(
+            self.values.get().add(images.start * self.image_len),
+            images.len() * self.image_len,
+        )
     }
 }
 

@@ -1,0 +1,371 @@
+//! Chapter 13. Direct convolution for thin inputs: the micro-kernel reads the window straight
+//! from the image, with no column matrix and no packed panels of B.
+//!
+//! With 1 or 3 input channels (a grey or an RGB image, or the gradient of a generator's image)
+//! a column of the im2col matrix holds only C * kH * kW = 16 or 48 values. Each value is then
+//! used in a short sum, and writing the matrix, packing it and zeroing the output cost as much
+//! as a third of the layer (chapter 13 has the profile).
+//!
+//! Here the run is arranged once, as for the implicit GEMM: zero-padded, and each row split
+//! into its stride phases. Then the NR window positions ow.. of one output row read NR
+//! consecutive values at every tap (c, a, b), starting at a part that depends on the position
+//! plus a part that depends on the tap. The kernel takes the tap parts as a table of offsets
+//! ([`crate::gemm::kernel::KernelRowsFn`]) and writes its tile of y in place.
+//!
+//! The weights are packed as the GEMM packs A, block of k by block of k, and the kernel, the
+//! blocks and the edge tiles are the GEMM's. So every output value is the same sum, taken in
+//! the same order, as `gemm` on the im2col matrix gives, bit for bit (tested below).
+
+use super::super::im2col::{Columns, Window};
+use super::panels::{Arranged, IMPLICIT_MIN_CHANNELS};
+use crate::gemm::kernel::{best_kernel, Kernel};
+use crate::gemm::{MatRef, PackB, KC};
+use crate::parallel::SharedMut;
+use crate::scalar::Real;
+use std::mem::MaybeUninit;
+use std::ops::Range;
+
+/// Whether the forward pass of a run in column order `columns` reads its windows directly:
+/// for thin inputs (where the implicit GEMM is not used), by image, and when an output row
+/// fills half a tile at least (a narrower one would leave most of each tile unused). One
+/// output channel or a one-value window is left to the GEMM, which takes such thin products
+/// apart from its tiles (so they would not give the GEMM's bits here).
+pub(crate) fn applies<T: Real>(win: &Window, columns: Columns, c_out: usize) -> bool {
+    columns == Columns::ByImage
+        && win.channels < IMPLICIT_MIN_CHANNELS
+        && 2 * win.w_out >= best_kernel::<T>().nr
+        && c_out > 1
+        && win.rows() > 1
+}
+
+/// The weights W [C_out, C_in*kH*kW] packed for the kernel: for each block of KC rows of the
+/// window, panels of MR output channels, as the GEMM packs its A.
+pub(crate) struct DirectWeights<T: 'static> {
+    kernel: &'static Kernel<T>,
+    packed: Vec<T>,
+    c_out: usize,
+    rows: usize,
+}
+
+impl<T: Real> DirectWeights<T> {
+    /// `weight`: [C_out, rows] row-major.
+    pub(crate) fn new(weight: &[T], c_out: usize, rows: usize) -> Self {
+        let kernel = best_kernel::<T>();
+        let padded_c_out = c_out.div_ceil(kernel.mr) * kernel.mr;
+        let mut packed = vec![T::ZERO; padded_c_out * rows];
+        let w = MatRef::new(weight, c_out, rows);
+        for pc in (0..rows).step_by(KC) {
+            let kc = KC.min(rows - pc);
+            // A panel of W's rows is a panel of W^T's columns.
+            w.t().pack(
+                pc,
+                kc,
+                0,
+                c_out,
+                kernel.mr,
+                &mut packed[pc * padded_c_out..][..padded_c_out * kc],
+            );
+        }
+        DirectWeights {
+            kernel,
+            packed,
+            c_out,
+            rows,
+        }
+    }
+
+    /// The packed panel of output channels ir.. in the block of rows pc.. (kc deep).
+    fn panel(&self, pc: usize, kc: usize, ir: usize) -> &[T] {
+        let mr = self.kernel.mr;
+        let padded_c_out = self.c_out.div_ceil(mr) * mr;
+        &self.packed[pc * padded_c_out + ir * kc..][..mr * kc]
+    }
+}
+
+/// y for images `images` of the batch x ([N, C_in, H, W], flat): `y_run` is their
+/// [g, C_out, H', W'], uninitialised; every value of it is written, and it is returned as
+/// values.
+pub(crate) fn forward_run<'y, T: Real>(
+    x: &[T],
+    win: &Window,
+    images: Range<usize>,
+    weights: &DirectWeights<T>,
+    y_run: &'y mut [MaybeUninit<T>],
+) -> &'y mut [T] {
+    let (kernel, c_out, rows) = (weights.kernel, weights.c_out, weights.rows);
+    assert_eq!(rows, win.rows(), "direct conv: weights for another window");
+    let positions = win.positions();
+    let g = images.len();
+    assert_eq!(
+        y_run.len(),
+        g * c_out * positions,
+        "direct conv: output size"
+    );
+    let pixels = Arranged::new(x, win, images, Columns::ByImage);
+    let taps = win.kh * win.kw;
+    let offsets: Vec<usize> = (0..rows)
+        .map(|r| pixels.tap_offset(r / taps, (r % taps) / win.kw, r % win.kw))
+        .collect();
+    let furthest = offsets.iter().copied().max().unwrap_or(0) + kernel.nr;
+    let values = pixels.values();
+
+    // The kernels write through a raw pointer: y is only written until every tile has been
+    // (it is read only for a second block of k, after the first block wrote it).
+    let y_ptr = SharedMut(y_run.as_mut_ptr().cast::<T>());
+    // A tile that ends past its output row may be stored whole when the row below is computed
+    // later by the same task: its extra columns land at the start of that row and are
+    // overwritten there. So rows narrower than a tile (14 wide for 28x28 digits) need no copy
+    // through a scratch tile except in a task's last row. Only with one block of k: a second
+    // block would read those columns before they are written.
+    let spill = rows <= KC;
+
+    // Output row oh of image i, every channel; `row_below_is_ours`: row oh + 1 is computed
+    // later by the same task.
+    let output_row = |i: usize, oh: usize, row_below_is_ours: bool, edge: &mut [T; EDGE_LEN]| {
+        for ow0 in (0..win.w_out).step_by(kernel.nr) {
+            let nr_live = kernel.nr.min(win.w_out - ow0);
+            // Stored whole, the tile's extra columns must stay inside the row below.
+            let whole = nr_live == kernel.nr
+                || (spill && row_below_is_ours && kernel.nr - nr_live <= win.w_out);
+            let start = pixels.position_offset(win, i, oh, ow0);
+            // Every row the kernel reads, the values past the last position included, lies in
+            // the arranged run (whose tail of zeros is there for this).
+            assert!(
+                start + furthest <= values.len(),
+                "direct conv: read past the run"
+            );
+            let b = values[start..].as_ptr();
+            for ir in (0..c_out).step_by(kernel.mr) {
+                let mr_live = kernel.mr.min(c_out - ir);
+                // SAFETY: the calling task alone writes output row (i, oh) of every channel
+                // (and the row below, if it is ours), and this tile of it lies in y_run.
+                let tile = unsafe {
+                    y_ptr
+                        .get()
+                        .add((i * c_out + ir) * positions + oh * win.w_out + ow0)
+                };
+                for pc in (0..rows).step_by(KC) {
+                    let kc = KC.min(rows - pc);
+                    // After the first block, the tile holds the partial sum (as in the GEMM).
+                    let beta = if pc == 0 { T::ZERO } else { T::ONE };
+                    let a = weights.panel(pc, kc, ir);
+                    let offsets = &offsets[pc..pc + kc];
+                    // SAFETY: the panel holds kc * MR values, the offsets kc, every row of B
+                    // lies in `values` (asserted above), and the tile in y_run (a whole tile
+                    // that ends past its row ends inside the row below).
+                    unsafe {
+                        if mr_live == kernel.mr && whole {
+                            kernel.run_rows(
+                                kc,
+                                a.as_ptr(),
+                                b,
+                                offsets.as_ptr(),
+                                tile,
+                                positions,
+                                T::ONE,
+                                beta,
+                            );
+                        } else {
+                            edge_tile(
+                                kernel, kc, a, b, offsets, tile, positions, mr_live, nr_live, beta,
+                                edge,
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    };
+
+    // A task per band of output rows of an image: tasks write disjoint bands of y. Inside a
+    // run that is itself a task they run one after another.
+    let bands = win.h_out.div_ceil(BAND_ROWS);
+    crate::layers::im2col::run_tasks(g * bands, y_run.len(), |t| {
+        let (i, band) = (t / bands, t % bands);
+        let band_rows = band * BAND_ROWS..((band + 1) * BAND_ROWS).min(win.h_out);
+        let mut edge = [T::ZERO; EDGE_LEN];
+        for oh in band_rows.clone() {
+            output_row(i, oh, oh + 1 < band_rows.end, &mut edge);
+        }
+    });
+    // SAFETY: the tiles cover every (image, channel, oh, ow) of y_run: images i < g, channels
+    // ir.. in steps of MR up to C_out, and the positions of every output row in steps of NR,
+    // each tile written in its live part.
+    unsafe { &mut *(y_run as *mut [MaybeUninit<T>] as *mut [T]) }
+}
+
+/// Output rows per task: enough that few rows end a band (see `spill`), few enough that a
+/// single 64x64 image still gives every thread work.
+const BAND_ROWS: usize = 8;
+
+/// Values of the largest tile (8 x 32).
+const EDGE_LEN: usize = 8 * 32;
+
+/// A tile that sticks out of y: the kernel runs on a full-size copy and what is inside is
+/// copied back, so that edge values get exactly the arithmetic of interior ones (as in the
+/// GEMM).
+///
+/// # Safety
+/// `tile` points at an `mr_live x nr_live` part of y with row stride `rsc`; `a`, `b` and
+/// `offsets` as for [`Kernel::run_rows`]. `buf` is any scratch tile.
+#[allow(clippy::too_many_arguments)]
+unsafe fn edge_tile<T: Real>(
+    kernel: &Kernel<T>,
+    kc: usize,
+    a: &[T],
+    b: *const T,
+    offsets: &[usize],
+    tile: *mut T,
+    rsc: usize,
+    mr_live: usize,
+    nr_live: usize,
+    beta: T,
+    buf: &mut [T; EDGE_LEN],
+) {
+    let (mr, nr) = (kernel.mr, kernel.nr);
+    debug_assert!(mr * nr <= buf.len());
+    if beta != T::ZERO {
+        for i in 0..mr_live {
+            for j in 0..nr_live {
+                buf[i * nr + j] = *tile.add(i * rsc + j);
+            }
+        }
+    }
+    kernel.run_rows(
+        kc,
+        a.as_ptr(),
+        b,
+        offsets.as_ptr(),
+        buf.as_mut_ptr(),
+        nr,
+        T::ONE,
+        beta,
+    );
+    for i in 0..mr_live {
+        for j in 0..nr_live {
+            *tile.add(i * rsc + j) = buf[i * nr + j];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::im2col::unfold_run;
+    use super::*;
+    use crate::gemm::{gemm, MatMut};
+    use proptest::prelude::*;
+
+    /// y of images `images` by the GEMM on the written im2col matrix: [C_out, g * H'W'].
+    fn by_gemm<T: Real>(
+        x: &[T],
+        w: &[T],
+        c_out: usize,
+        win: &Window,
+        images: Range<usize>,
+    ) -> Vec<T> {
+        let (rows, width) = (win.rows(), images.len() * win.positions());
+        let mut cols = vec![T::ZERO; rows * width];
+        unfold_run(x, win, images, Columns::ByImage, &mut cols);
+        let mut y = vec![T::ZERO; c_out * width];
+        gemm(
+            T::ONE,
+            MatRef::new(w, c_out, rows),
+            MatRef::new(&cols, rows, width),
+            T::ZERO,
+            MatMut::new(&mut y, c_out, width),
+        );
+        y
+    }
+
+    /// The GEMM's [C_out, g * H'W'] as [g, C_out, H'W'].
+    fn to_batch<T: Real>(y: &[T], c_out: usize, g: usize, positions: usize) -> Vec<T> {
+        let mut out = Vec::with_capacity(y.len());
+        for i in 0..g {
+            for c in 0..c_out {
+                out.extend_from_slice(&y[c * g * positions + i * positions..][..positions]);
+            }
+        }
+        out
+    }
+
+    /// A window of more than KC values is summed block by block, as the GEMM sums it.
+    #[test]
+    fn a_window_deeper_than_a_block_of_k_gives_the_gemm_bits() {
+        let (channels, h, w, k) = (5, 13, 37, 11);
+        let (h_out, w_out) = (h + 2 - k + 1, (w + 2 - k) / 2 + 1);
+        let win = Window {
+            channels,
+            h,
+            w,
+            kh: k,
+            kw: k,
+            sh: 1,
+            sw: 2,
+            ph: 1,
+            pw: 1,
+            h_out,
+            w_out,
+        };
+        assert!(win.rows() > KC);
+        let c_out = 7;
+        let mut rng = crate::rng::Rng::new(3);
+        let x: Vec<f32> = (0..2 * channels * h * w)
+            .map(|_| rng.gaussian() as f32)
+            .collect();
+        let wt: Vec<f32> = (0..c_out * win.rows())
+            .map(|_| rng.gaussian() as f32)
+            .collect();
+        let want = to_batch(
+            &by_gemm(&x, &wt, c_out, &win, 1..2),
+            c_out,
+            1,
+            win.positions(),
+        );
+        let mut got = vec![MaybeUninit::new(f32::NAN); want.len()];
+        let got = forward_run(
+            &x,
+            &win,
+            1..2,
+            &DirectWeights::new(&wt, c_out, win.rows()),
+            &mut got,
+        );
+        assert_eq!(&want[..], &got[..]);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(200) })]
+
+        /// The direct pass gives the bits of the GEMM on the im2col matrix: awkward shapes
+        /// (1 and prime output channels, rows that end mid-tile), any window, f32 and f64.
+        #[test]
+        fn direct_forward_is_the_gemm_on_the_column_matrix(
+            channels in 1usize..8, c_out in 1usize..20, h in 1usize..12, w in 1usize..40,
+            kh in 1usize..5, kw in 1usize..5, sh in 1usize..4, sw in 1usize..4,
+            ph in 0usize..3, pw in 0usize..3, n in 1usize..4, first in 0usize..2,
+            seed in any::<u64>(),
+        ) {
+            prop_assume!(h + 2 * ph >= kh && w + 2 * pw >= kw && ph < kh && pw < kw);
+            let (h_out, w_out) = ((h + 2 * ph - kh) / sh + 1, (w + 2 * pw - kw) / sw + 1);
+            let win = Window { channels, h, w, kh, kw, sh, sw, ph, pw, h_out, w_out };
+            let batch = first + n + 1;
+            let mut rng = crate::rng::Rng::new(seed);
+            let x: Vec<f64> = (0..batch * channels * h * w).map(|_| rng.gaussian()).collect();
+            let wt: Vec<f64> = (0..c_out * win.rows()).map(|_| rng.gaussian()).collect();
+            prop_assume!(c_out > 1 && win.rows() > 1);
+            let images = first..first + n;
+            let positions = win.positions();
+
+            let want = to_batch(&by_gemm(&x, &wt, c_out, &win, images.clone()), c_out, n, positions);
+            let mut got = vec![MaybeUninit::new(f64::NAN); n * c_out * positions];
+            let got = forward_run(&x, &win, images.clone(), &DirectWeights::new(&wt, c_out, win.rows()), &mut got);
+            prop_assert_eq!(&want[..], &got[..]);
+
+            let (x, wt): (Vec<f32>, Vec<f32>) =
+                (x.iter().map(|&v| v as f32).collect(), wt.iter().map(|&v| v as f32).collect());
+            let want = to_batch(&by_gemm(&x, &wt, c_out, &win, images.clone()), c_out, n, positions);
+            let mut got = vec![MaybeUninit::new(f32::NAN); n * c_out * positions];
+            let got = forward_run(&x, &win, images, &DirectWeights::new(&wt, c_out, win.rows()), &mut got);
+            prop_assert_eq!(&want[..], &got[..]);
+        }
+    }
+}
