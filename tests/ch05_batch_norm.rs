@@ -244,3 +244,34 @@ fn training_on_a_single_value_per_channel_is_refused() {
 fn a_wrong_channel_count_names_both_shapes() {
     BatchNorm::<f64>::new_2d(3).forward(&Tensor::zeros(&[2, 4, 2, 2]));
 }
+
+#[test]
+fn batch_statistics_keep_their_digits_under_a_large_mean() {
+    // Values 1e6 + 1e-3 * wave: the variance is 1e-18 of the squared mean. Summed as
+    // sum x^2 - (sum x)^2 / m it would be lost; summed about one of the channel's own values
+    // (the shift) it keeps nearly all its digits.
+    let shape = [4, 2, 5, 7];
+    let x = Tensor::from_fn(&shape, |i| 1e6 + 1e-3 * ((i as f64) * 0.37).sin());
+    let mut bn = BatchNorm::<f64>::new_2d(2);
+    bn.momentum = 1.0; // the running estimates become this batch's
+    bn.forward(&x);
+    let (n, s) = (shape[0], shape[2] * shape[3]);
+    for c in 0..2 {
+        let values: Vec<f64> = (0..n)
+            .flat_map(|i| x.as_slice()[(i * 2 + c) * s..(i * 2 + c + 1) * s].to_vec())
+            .collect();
+        let m = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / m;
+        let unbiased = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (m - 1.0);
+        let (got_mean, got_var) = (bn.running_mean.as_slice()[c], bn.running_var.as_slice()[c]);
+        assert!(
+            (got_mean - mean).abs() < 1e-9,
+            "channel {c}: mean {got_mean} vs {mean}"
+        );
+        let rel = (got_var - unbiased).abs() / unbiased;
+        assert!(
+            rel < 1e-6,
+            "channel {c}: variance {got_var:e} vs {unbiased:e} ({rel:.1e})"
+        );
+    }
+}

@@ -23,6 +23,7 @@
 //! `BatchNorm::new_1d`: the arithmetic is the same with H * W replaced by 1 (or L). Sums are
 //! accumulated in f64 whatever T is, so statistics of large f32 batches keep their digits.
 
+use super::channel_sums::{add_gradient, add_shifted, Sums};
 use super::{Layer, Param};
 use crate::parallel::{for_each_task, SharedMut};
 use crate::scalar::Real;
@@ -135,32 +136,6 @@ fn channel_runs(
     (0..n).map(move |i| (i * channels + c) * s..(i * channels + c + 1) * s)
 }
 
-/// sum of f(a[k], b[k]) over the values k of channel c, in f64, in an order fixed by the
-/// shapes: four running sums (so that the additions overlap in the pipeline, and vectorise),
-/// value k of each run of four going to sum k, the leftovers of a run to sum 0; added at the end.
-fn channel_sum<T: Real>(
-    a: &[T],
-    b: &[T],
-    (n, channels, s): (usize, usize, usize),
-    c: usize,
-    f: impl Fn(T, T) -> f64,
-) -> f64 {
-    let mut acc = [0.0f64; 4];
-    for run in channel_runs(n, channels, s, c) {
-        let (a, b) = (&a[run.clone()], &b[run]);
-        let (mut quads_a, mut quads_b) = (a.chunks_exact(4), b.chunks_exact(4));
-        for (qa, qb) in (&mut quads_a).zip(&mut quads_b) {
-            for (sum, (&u, &v)) in acc.iter_mut().zip(qa.iter().zip(qb)) {
-                *sum += f(u, v);
-            }
-        }
-        for (&u, &v) in quads_a.remainder().iter().zip(quads_b.remainder()) {
-            acc[0] += f(u, v);
-        }
-    }
-    (acc[0] + acc[1]) + (acc[2] + acc[3])
-}
-
 /// A channel's mean and 1 / sqrt(var + eps) as T: what forward normalises with, and what backward
 /// recomputes x_hat from.
 fn normalisation<T: Real>(mean: f64, var: f64, eps: f64) -> (T, T) {
@@ -202,7 +177,6 @@ impl<T: Real> Layer<T> for BatchNorm<T> {
     fn forward(&mut self, x: &Tensor<T>) -> Tensor<T> {
         let (n, s) = self.batch_and_spatial(x);
         let channels = self.num_features;
-        let dims = (n, channels, s);
         let m = n * s;
         let xs = x.as_slice();
         let mut y: Vec<T> = Vec::with_capacity(xs.len());
@@ -242,9 +216,19 @@ impl<T: Real> Layer<T> for BatchNorm<T> {
         let (gamma, beta) = (self.weight.as_slice(), self.bias.as_slice());
         let eps = self.eps;
         for_each_channel(channels, |c| {
-            // Batch statistics over (N, H, W), in two passes.
-            let mean = channel_sum(xs, xs, dims, c, |v, _| v.to_f64()) / m as f64;
-            let var = channel_sum(xs, xs, dims, c, |v, _| (v.to_f64() - mean).powi(2)) / m as f64;
+            // Batch statistics over (N, H, W), in one pass over the values: the sums of
+            // d = x - K and of d^2, for a shift K, give mean = K + sum d / m and
+            // var = (sum d^2 - (sum d)^2 / m) / m. Without the shift that difference would lose
+            // the digits of a small variance under a large mean; K is one of the channel's own
+            // values, so d is of the order of the spread (the "shifted data" algorithm).
+            let shift = xs[c * s].to_f64();
+            let mut sums = Sums::new();
+            for run in channel_runs(n, channels, s, c) {
+                add_shifted(&xs[run], shift, &mut sums);
+            }
+            let (sum_d, sum_d2) = sums.totals();
+            let mean = shift + sum_d / m as f64;
+            let var = ((sum_d2 - sum_d * sum_d / m as f64) / m as f64).max(0.0);
             let (mean_t, inv_std) = normalisation::<T>(mean, var, eps);
             let (gamma, beta) = (gamma[c], beta[c]);
             for run in channel_runs(n, channels, s, c) {
@@ -294,7 +278,6 @@ impl<T: Real> Layer<T> for BatchNorm<T> {
         grad_output.assert_shape("BatchNorm::backward grad_output", saved.x.shape());
         let (n, s) = self.batch_and_spatial(grad_output);
         let channels = self.num_features;
-        let dims = (n, channels, s);
         let m = n * s;
         let (g, xs) = (grad_output.as_slice(), saved.x.as_slice());
         let mut grad_input: Vec<T> = Vec::with_capacity(g.len());
@@ -308,8 +291,11 @@ impl<T: Real> Layer<T> for BatchNorm<T> {
             let (mean, inv_std) = (saved.mean[c], saved.inv_std[c]);
             let x_hat = move |v: T| (v - mean) * inv_std;
             // The two per-channel sums every term of the backward pass needs.
-            let sum_g = channel_sum(g, g, dims, c, |u, _| u.to_f64());
-            let sum_g_xhat = channel_sum(g, xs, dims, c, |u, v| u.to_f64() * x_hat(v).to_f64());
+            let mut sums = Sums::new();
+            for run in channel_runs(n, channels, s, c) {
+                add_gradient(&g[run.clone()], &xs[run], mean, inv_std, &mut sums);
+            }
+            let (sum_g, sum_g_xhat) = sums.totals();
 
             // grad_input = gamma / (m std) * (m g - sum g - x_hat sum g x_hat)
             let k_c = gamma[c] / (T::from_usize(m) * saved.std[c]);

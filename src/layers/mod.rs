@@ -73,6 +73,8 @@ pub trait Layer<T: Real>: Send {
 pub mod activation;
 // Chapter 5: BatchNorm2d / BatchNorm1d, train and eval.
 pub mod batch_norm;
+// Chapters 5 and 13: its per-channel sums, with AVX2 beside the plain loops.
+mod channel_sums;
 // Chapter 5: y = x W^T + b.
 pub mod linear;
 // Chapter 5: binary cross-entropy on logits, stable for any logit.
