@@ -240,8 +240,50 @@ unsafe fn edge_tile<T: Real>(
     alpha: T,
     beta: T,
 ) {
+    let mut buf = [T::ZERO; EDGE_TILE_LEN];
+    through_full_tile(
+        kernel,
+        tile,
+        rsc,
+        mr_live,
+        nr_live,
+        beta,
+        &mut buf,
+        |full, rs| {
+            kernel.run(
+                kc,
+                a_panel.as_ptr(),
+                b_panel.as_ptr(),
+                full,
+                rs,
+                alpha,
+                beta,
+            )
+        },
+    );
+}
+
+/// Values of the largest tile of any kernel (8 x 32).
+pub(crate) const EDGE_TILE_LEN: usize = 8 * 32;
+
+/// Runs `run(full, rsc)` on `buf` as a whole MR x NR tile in place of the `mr_live x nr_live`
+/// part of C at `tile`: C's values are copied in first when beta reads them, and the live part
+/// is copied back. Edge tiles of the GEMM and of the direct convolution go through here.
+///
+/// # Safety
+/// `tile` points at an `mr_live x nr_live` part of C with row stride `rsc`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn through_full_tile<T: Real>(
+    kernel: &Kernel<T>,
+    tile: *mut T,
+    rsc: usize,
+    mr_live: usize,
+    nr_live: usize,
+    beta: T,
+    buf: &mut [T; EDGE_TILE_LEN],
+    run: impl FnOnce(*mut T, usize),
+) {
     let (mr, nr) = (kernel.mr, kernel.nr);
-    let mut buf = [T::ZERO; 8 * 32];
     debug_assert!(mr * nr <= buf.len());
     if beta != T::ZERO {
         for i in 0..mr_live {
@@ -250,15 +292,7 @@ unsafe fn edge_tile<T: Real>(
             }
         }
     }
-    kernel.run(
-        kc,
-        a_panel.as_ptr(),
-        b_panel.as_ptr(),
-        buf.as_mut_ptr(),
-        nr,
-        alpha,
-        beta,
-    );
+    run(buf.as_mut_ptr(), nr);
     for i in 0..mr_live {
         for j in 0..nr_live {
             *tile.add(i * rsc + j) = buf[i * nr + j];

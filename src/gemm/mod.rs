@@ -19,8 +19,8 @@ mod pack;
 mod pack_avx;
 mod reference;
 
-pub(crate) use blocked::KC;
 pub use blocked::{gemm, gemm_implicit, gemm_with_kernel};
+pub(crate) use blocked::{through_full_tile, EDGE_TILE_LEN, KC};
 pub use kernel::Kernel;
 pub use pack::PackB;
 pub use reference::gemm_reference;

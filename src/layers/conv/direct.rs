@@ -19,7 +19,7 @@
 use super::super::im2col::{Columns, Window};
 use super::panels::{Arranged, IMPLICIT_MIN_CHANNELS};
 use crate::gemm::kernel::{best_kernel, Kernel};
-use crate::gemm::{MatRef, PackB, KC};
+use crate::gemm::{through_full_tile, MatRef, PackB, EDGE_TILE_LEN, KC};
 use crate::parallel::SharedMut;
 use crate::scalar::Real;
 use std::mem::MaybeUninit;
@@ -121,61 +121,62 @@ pub(crate) fn forward_run<'y, T: Real>(
 
     // Output row oh of image i, every channel; `row_below_is_ours`: row oh + 1 is computed
     // later by the same task.
-    let output_row = |i: usize, oh: usize, row_below_is_ours: bool, edge: &mut [T; EDGE_LEN]| {
-        for ow0 in (0..win.w_out).step_by(kernel.nr) {
-            let nr_live = kernel.nr.min(win.w_out - ow0);
-            // Stored whole, the tile's extra columns must stay inside the row below.
-            let whole = nr_live == kernel.nr
-                || (spill && row_below_is_ours && kernel.nr - nr_live <= win.w_out);
-            let start = pixels.position_offset(win, i, oh, ow0);
-            // Every row the kernel reads, the values past the last position included, lies in
-            // the arranged run (whose tail of zeros is there for this).
-            assert!(
-                start + furthest <= values.len(),
-                "direct conv: read past the run"
-            );
-            let b = values[start..].as_ptr();
-            for ir in (0..c_out).step_by(kernel.mr) {
-                let mr_live = kernel.mr.min(c_out - ir);
-                // SAFETY: the calling task alone writes output row (i, oh) of every channel
-                // (and the row below, if it is ours), and this tile of it lies in y_run.
-                let tile = unsafe {
-                    y_ptr
-                        .get()
-                        .add((i * c_out + ir) * positions + oh * win.w_out + ow0)
-                };
-                for pc in (0..rows).step_by(KC) {
-                    let kc = KC.min(rows - pc);
-                    // After the first block, the tile holds the partial sum (as in the GEMM).
-                    let beta = if pc == 0 { T::ZERO } else { T::ONE };
-                    let a = weights.panel(pc, kc, ir);
-                    let offsets = &offsets[pc..pc + kc];
-                    // SAFETY: the panel holds kc * MR values, the offsets kc, every row of B
-                    // lies in `values` (asserted above), and the tile in y_run (a whole tile
-                    // that ends past its row ends inside the row below).
-                    unsafe {
-                        if mr_live == kernel.mr && whole {
-                            kernel.run_rows(
-                                kc,
-                                a.as_ptr(),
-                                b,
-                                offsets.as_ptr(),
-                                tile,
-                                positions,
-                                T::ONE,
-                                beta,
-                            );
-                        } else {
-                            edge_tile(
-                                kernel, kc, a, b, offsets, tile, positions, mr_live, nr_live, beta,
-                                edge,
-                            );
+    let output_row =
+        |i: usize, oh: usize, row_below_is_ours: bool, edge: &mut [T; EDGE_TILE_LEN]| {
+            for ow0 in (0..win.w_out).step_by(kernel.nr) {
+                let nr_live = kernel.nr.min(win.w_out - ow0);
+                // Stored whole, the tile's extra columns must stay inside the row below.
+                let whole = nr_live == kernel.nr
+                    || (spill && row_below_is_ours && kernel.nr - nr_live <= win.w_out);
+                let start = pixels.position_offset(win, i, oh, ow0);
+                // Every row the kernel reads, the values past the last position included, lies in
+                // the arranged run (whose tail of zeros is there for this).
+                assert!(
+                    start + furthest <= values.len(),
+                    "direct conv: read past the run"
+                );
+                let b = values[start..].as_ptr();
+                for ir in (0..c_out).step_by(kernel.mr) {
+                    let mr_live = kernel.mr.min(c_out - ir);
+                    // SAFETY: the calling task alone writes output row (i, oh) of every channel
+                    // (and the row below, if it is ours), and this tile of it lies in y_run.
+                    let tile = unsafe {
+                        y_ptr
+                            .get()
+                            .add((i * c_out + ir) * positions + oh * win.w_out + ow0)
+                    };
+                    for pc in (0..rows).step_by(KC) {
+                        let kc = KC.min(rows - pc);
+                        // After the first block, the tile holds the partial sum (as in the GEMM).
+                        let beta = if pc == 0 { T::ZERO } else { T::ONE };
+                        let a = weights.panel(pc, kc, ir);
+                        let offsets = &offsets[pc..pc + kc];
+                        // SAFETY: the panel holds kc * MR values, the offsets kc, every row of B
+                        // lies in `values` (asserted above), and the tile in y_run (a whole tile
+                        // that ends past its row ends inside the row below).
+                        unsafe {
+                            if mr_live == kernel.mr && whole {
+                                kernel.run_rows(
+                                    kc,
+                                    a.as_ptr(),
+                                    b,
+                                    offsets.as_ptr(),
+                                    tile,
+                                    positions,
+                                    T::ONE,
+                                    beta,
+                                );
+                            } else {
+                                edge_tile(
+                                    kernel, kc, a, b, offsets, tile, positions, mr_live, nr_live,
+                                    beta, edge,
+                                );
+                            }
                         }
                     }
                 }
             }
-        }
-    };
+        };
 
     // A task per band of output rows of an image: tasks write disjoint bands of y. Inside a
     // run that is itself a task they run one after another.
@@ -183,7 +184,7 @@ pub(crate) fn forward_run<'y, T: Real>(
     crate::layers::im2col::run_tasks(g * bands, y_run.len(), |t| {
         let (i, band) = (t / bands, t % bands);
         let band_rows = band * BAND_ROWS..((band + 1) * BAND_ROWS).min(win.h_out);
-        let mut edge = [T::ZERO; EDGE_LEN];
+        let mut edge = [T::ZERO; EDGE_TILE_LEN];
         for oh in band_rows.clone() {
             output_row(i, oh, oh + 1 < band_rows.end, &mut edge);
         }
@@ -198,16 +199,12 @@ pub(crate) fn forward_run<'y, T: Real>(
 /// single 64x64 image still gives every thread work.
 const BAND_ROWS: usize = 8;
 
-/// Values of the largest tile (8 x 32).
-const EDGE_LEN: usize = 8 * 32;
-
-/// A tile that sticks out of y: the kernel runs on a full-size copy and what is inside is
-/// copied back, so that edge values get exactly the arithmetic of interior ones (as in the
-/// GEMM).
+/// A tile that sticks out of y, through a full-size scratch tile as in the GEMM, so that edge
+/// values get exactly the arithmetic of interior ones.
 ///
 /// # Safety
 /// `tile` points at an `mr_live x nr_live` part of y with row stride `rsc`; `a`, `b` and
-/// `offsets` as for [`Kernel::run_rows`]. `buf` is any scratch tile.
+/// `offsets` as for [`Kernel::run_rows`].
 #[allow(clippy::too_many_arguments)]
 unsafe fn edge_tile<T: Real>(
     kernel: &Kernel<T>,
@@ -220,32 +217,18 @@ unsafe fn edge_tile<T: Real>(
     mr_live: usize,
     nr_live: usize,
     beta: T,
-    buf: &mut [T; EDGE_LEN],
+    buf: &mut [T; EDGE_TILE_LEN],
 ) {
-    let (mr, nr) = (kernel.mr, kernel.nr);
-    debug_assert!(mr * nr <= buf.len());
-    if beta != T::ZERO {
-        for i in 0..mr_live {
-            for j in 0..nr_live {
-                buf[i * nr + j] = *tile.add(i * rsc + j);
-            }
-        }
-    }
-    kernel.run_rows(
-        kc,
-        a.as_ptr(),
-        b,
-        offsets.as_ptr(),
-        buf.as_mut_ptr(),
-        nr,
-        T::ONE,
+    through_full_tile(
+        kernel,
+        tile,
+        rsc,
+        mr_live,
+        nr_live,
         beta,
+        buf,
+        |full, rs| kernel.run_rows(kc, a.as_ptr(), b, offsets.as_ptr(), full, rs, T::ONE, beta),
     );
-    for i in 0..mr_live {
-        for j in 0..nr_live {
-            *tile.add(i * rsc + j) = buf[i * nr + j];
-        }
-    }
 }
 
 #[cfg(test)]
@@ -344,14 +327,18 @@ mod tests {
             ph in 0usize..3, pw in 0usize..3, n in 1usize..4, first in 0usize..2,
             seed in any::<u64>(),
         ) {
-            prop_assume!(h + 2 * ph >= kh && w + 2 * pw >= kw && ph < kh && pw < kw);
+            // Padding below the kernel size, and an image the window fits in once padded.
+            let (ph, pw) = (ph % kh, pw % kw);
+            let (h, w) = (h.max(kh.saturating_sub(2 * ph)), w.max(kw.saturating_sub(2 * pw)));
             let (h_out, w_out) = ((h + 2 * ph - kh) / sh + 1, (w + 2 * pw - kw) / sw + 1);
             let win = Window { channels, h, w, kh, kw, sh, sw, ph, pw, h_out, w_out };
             let batch = first + n + 1;
             let mut rng = crate::rng::Rng::new(seed);
             let x: Vec<f64> = (0..batch * channels * h * w).map(|_| rng.gaussian()).collect();
             let wt: Vec<f64> = (0..c_out * win.rows()).map(|_| rng.gaussian()).collect();
-            prop_assume!(c_out > 1 && win.rows() > 1);
+            // (The GEMM computes one output channel, a one-value window or a single column
+            // apart from its tiles, so only tiled products are compared.)
+            prop_assume!(c_out > 1 && win.rows() > 1 && n * win.positions() > 1);
             let images = first..first + n;
             let positions = win.positions();
 
