@@ -23,6 +23,8 @@ pub use blocked::{gemm, gemm_implicit, gemm_with_kernel};
 pub(crate) use blocked::{through_full_tile, EDGE_TILE_LEN, KC};
 pub use kernel::Kernel;
 pub use pack::PackB;
+#[cfg(target_arch = "x86_64")]
+pub(crate) use pack_avx::{supported as avx_supported, transpose_blocks_f32};
 pub use reference::gemm_reference;
 
 use crate::scalar::Real;

@@ -7,12 +7,14 @@
 //! classic unpack / shuffle / permute sequence) and stored as eight steps. For a thin product,
 //! such as the weight gradient of a layer with 3 input channels, packing is a third of the time,
 //! and this makes it several times faster. The values are only moved, never computed, so the
-//! result is the same bits as the plain loops' (tested in `pack.rs`).
+//! result is the same bits as the plain loops' (tested in `pack.rs`). The same 8 x 8 transpose
+//! turns a run of images batch innermost and back ([`transpose_blocks_f32`], used by
+//! `layers::im2col::transpose`, whose test covers it).
 
 use std::arch::x86_64::*;
 
-/// Whether this CPU can run [`transpose_lanes_f32`].
-pub(super) fn supported() -> bool {
+/// Whether this CPU can run [`transpose_lanes_f32`] and [`transpose_blocks_f32`].
+pub(crate) fn supported() -> bool {
     is_x86_feature_detected!("avx")
 }
 
@@ -59,6 +61,35 @@ pub(super) unsafe fn transpose_lanes_f32<const W: usize>(
         }
     }
     8 * blocks
+}
+
+/// `dst[(8 * bj + b) * dst_stride + 8 * bi + a] = src[(8 * bi + a) * src_stride + 8 * bj + b]`
+/// for the 8 x 8 blocks (bi, bj) of a [8 * row_blocks, 8 * col_blocks] region: the transpose
+/// of a region, block by block in registers (the batch-innermost layouts of chapter 13).
+///
+/// # Safety
+/// The CPU supports AVX ([`supported`]); the region lies in `src` with rows `src_stride` apart
+/// and its transpose in `dst` with rows `dst_stride` apart.
+#[target_feature(enable = "avx")]
+pub(crate) unsafe fn transpose_blocks_f32(
+    src: *const f32,
+    src_stride: usize,
+    dst: *mut f32,
+    dst_stride: usize,
+    row_blocks: usize,
+    col_blocks: usize,
+) {
+    for bi in 0..row_blocks {
+        for bj in 0..col_blocks {
+            let from = src.add(8 * bi * src_stride + 8 * bj);
+            let rows: [__m256; 8] =
+                std::array::from_fn(|a| _mm256_loadu_ps(from.add(a * src_stride)));
+            let to = dst.add(8 * bj * dst_stride + 8 * bi);
+            for (b, column) in transpose8(rows).iter().enumerate() {
+                _mm256_storeu_ps(to.add(b * dst_stride), *column);
+            }
+        }
+    }
 }
 
 /// Rows r[0..8] of an 8 x 8 block -> its columns.
