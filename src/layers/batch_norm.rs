@@ -23,7 +23,7 @@
 //! `BatchNorm::new_1d`: the arithmetic is the same with H * W replaced by 1 (or L). Sums are
 //! accumulated in f64 whatever T is, so statistics of large f32 batches keep their digits.
 
-use super::channel_sums::{add_gradient, add_shifted, Sums};
+use super::channel_sums::{add_gradient, add_shifted, input_gradient_run, normalise_run, Sums};
 use super::{Layer, Param};
 use crate::parallel::{for_each_task, SharedMut};
 use crate::scalar::Real;
@@ -234,10 +234,8 @@ impl<T: Real> Layer<T> for BatchNorm<T> {
             for run in channel_runs(n, channels, s, c) {
                 // SAFETY: the values of channel c, and stats[c], are written by this task alone.
                 let y_run = unsafe { slots(y_out, run.clone()) };
-                for (y, &v) in y_run.iter_mut().zip(&xs[run]) {
-                    let v_hat = (v - mean_t) * inv_std;
-                    y.write(gamma * v_hat + beta);
-                }
+                // y = gamma * x_hat + beta, x_hat = (x - mean) * inv_std
+                normalise_run(&xs[run], (mean_t, inv_std), (gamma, beta), y_run);
             }
             unsafe { *stats_out.get().add(c) = (mean, var) };
         });
@@ -287,9 +285,8 @@ impl<T: Real> Layer<T> for BatchNorm<T> {
         let sums_out = SharedMut(sums.as_mut_ptr());
         let gamma = self.weight.as_slice();
         for_each_channel(channels, |c| {
-            // x_hat as forward computed it.
+            // x_hat = (x - mean) * inv_std as forward computed it, recomputed from these.
             let (mean, inv_std) = (saved.mean[c], saved.inv_std[c]);
-            let x_hat = move |v: T| (v - mean) * inv_std;
             // The two per-channel sums every term of the backward pass needs.
             let mut sums = Sums::new();
             for run in channel_runs(n, channels, s, c) {
@@ -307,9 +304,13 @@ impl<T: Real> Layer<T> for BatchNorm<T> {
             for run in channel_runs(n, channels, s, c) {
                 // SAFETY: the values of channel c, and sums[c], are written by this task alone.
                 let gi_run = unsafe { slots(gi_out, run.clone()) };
-                for (gi, (&u, &v)) in gi_run.iter_mut().zip(g[run.clone()].iter().zip(&xs[run])) {
-                    gi.write(k_c * (m_t * u - sum_g_t - x_hat(v) * sum_g_xhat_t));
-                }
+                input_gradient_run(
+                    &g[run.clone()],
+                    &xs[run],
+                    (mean, inv_std),
+                    [k_c, m_t, sum_g_t, sum_g_xhat_t],
+                    gi_run,
+                );
             }
             unsafe { *sums_out.get().add(c) = (sum_g, sum_g_xhat) };
         });
