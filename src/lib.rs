@@ -51,6 +51,7 @@ pub mod profile;
 pub mod rng;
 pub mod scalar;
 mod scratch;
+mod simd;
 pub mod stats;
 pub mod tensor;
 pub mod watermark;

@@ -7,6 +7,7 @@
 //! big enough to be worth handing out. [`map_reference`] is the plain loop beside them.
 
 use crate::parallel::{for_each_task, SharedMut};
+use crate::simd::with_avx2;
 use std::mem::MaybeUninit;
 
 /// Values per task.
@@ -81,7 +82,9 @@ fn fill<T: Copy + Send>(
         // SAFETY: chunk `chunk` alone owns these slots.
         let part =
             unsafe { std::slice::from_raw_parts_mut(slots.get().add(range.start), range.len()) };
-        write(range, part);
+        // Memory-bound, but with 8-lane registers LeakyReLU takes a quarter to a third less time
+        // (chapter 13).
+        with_avx2(|| write(range, part));
     });
     // SAFETY: the chunks cover 0..len, and `write` wrote every slot of its chunk.
     unsafe { out.set_len(len) };
