@@ -22,6 +22,7 @@
 use crate::parallel::{for_each_task, SharedMut};
 use crate::scalar::Real;
 use crate::scratch;
+use crate::simd::with_avx2;
 use std::any::TypeId;
 use std::ops::Range;
 
@@ -191,8 +192,11 @@ fn transpose_tiles_avx<T: Real>(
 /// cost more than it saves.
 const PARALLEL_MIN_ELEMENTS: usize = 1 << 15;
 
-/// `for_each_task`, or a plain loop for small passes.
+/// `for_each_task`, or a plain loop for small passes. Each task is compiled for AVX2 where the
+/// CPU has it (`simd::with_avx2`): these passes copy and add, and move twice as much per
+/// instruction.
 pub(crate) fn run_tasks(n_tasks: usize, elements: usize, task: impl Fn(usize) + Sync) {
+    let task = |t: usize| with_avx2(|| task(t));
     if elements < PARALLEL_MIN_ELEMENTS {
         (0..n_tasks).for_each(task);
     } else {
