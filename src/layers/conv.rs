@@ -177,9 +177,9 @@ pub fn conv2d_forward<T: Real>(
         // cols: [C_in*kH*kW, g*H'W'], one column per window position of each image, packed
         // straight from the images as the GEMM needs its panels
         let cols = RunColumns::new(x.as_slice(), &win, images.clone(), columns);
-        // SAFETY: runs are disjoint ranges of images; this task alone writes y[images].
-        let y_run = unsafe { y_runs.images(&images) };
         if g == 1 {
+            // SAFETY: runs are disjoint ranges of images; this task alone writes y[images].
+            let y_run = unsafe { y_runs.images(&images) };
             // y[n]: [C_out, H'W'] = W [C_out, C_in*kH*kW] * cols, written in place
             gemm_implicit(
                 T::ONE,
@@ -203,6 +203,9 @@ pub fn conv2d_forward<T: Real>(
                 T::ZERO,
                 MatMut::new(&mut out, c_out, width),
             );
+            // SAFETY: runs are disjoint ranges of images; this task alone writes y[images],
+            // every value of them.
+            let y_run = unsafe { y_runs.images_uninit(&images) };
             matrix_to_batch(&out, bias, c_out, positions, columns, y_run);
         }
     });
@@ -266,8 +269,9 @@ pub fn conv2d_backward_input<T: Real>(
             MatMut::new(&mut cols, rows, width),
         );
         // Every window position hands its gradient back to the pixels it read.
-        // SAFETY: runs are disjoint ranges of images; this task alone writes grad_input[images].
-        let grad_run = unsafe { grad_runs.images(&images) };
+        // SAFETY: runs are disjoint ranges of images; this task alone writes grad_input[images],
+        // every value of them.
+        let grad_run = unsafe { grad_runs.images_uninit(&images) };
         fold_run(&cols, &win, columns, grad_run);
     });
     grad_input.finish()

@@ -24,6 +24,7 @@ use crate::scalar::Real;
 use crate::scratch;
 use crate::simd::with_avx2;
 use std::any::TypeId;
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 /// How a kH x kW window with stride (S_h, S_w) sweeps a zero-padded image of `channels` x (H, W),
@@ -107,6 +108,20 @@ pub(crate) fn transpose<T: Real>(
     src_stride: usize,
     dst: &mut [T],
 ) {
+    // SAFETY: `transpose_into` only writes values of T, so dst stays initialised.
+    let dst = unsafe { &mut *(dst as *mut [T] as *mut [MaybeUninit<T>]) };
+    transpose_into(src, rows, cols, src_stride, dst);
+}
+
+/// [`transpose`] into slots that need not hold values yet: every one of the first rows * cols
+/// is written.
+pub(crate) fn transpose_into<T: Real>(
+    src: &[T],
+    rows: usize,
+    cols: usize,
+    src_stride: usize,
+    dst: &mut [MaybeUninit<T>],
+) {
     const TILE: usize = 8;
     const BAND: usize = 32 * TILE;
     assert!(
@@ -134,7 +149,7 @@ pub(crate) fn transpose<T: Real>(
                     for b in 0..TILE {
                         let out = &mut dst[(j - j0 + b) * rows + i0..][..TILE];
                         for (a, o) in out.iter_mut().enumerate() {
-                            *o = tile[a][b];
+                            o.write(tile[a][b]);
                         }
                     }
                 }
@@ -144,7 +159,7 @@ pub(crate) fn transpose<T: Real>(
         for i in 0..rows {
             let first = if i < full_rows { full_j1 } else { j0 };
             for j in first..j1 {
-                dst[(j - j0) * rows + i] = src[i * src_stride + j];
+                dst[(j - j0) * rows + i].write(src[i * src_stride + j]);
             }
         }
     });
@@ -156,7 +171,7 @@ pub(crate) fn transpose<T: Real>(
 fn transpose_tiles_avx<T: Real>(
     src: &[T],
     src_stride: usize,
-    dst: &mut [T],
+    dst: &mut [MaybeUninit<T>],
     dst_stride: usize,
     rows: usize,
     cols: usize,
@@ -589,28 +604,34 @@ pub(crate) fn batch_as_matrix<'a, T: Real>(
 
 /// The inverse of [`batch_as_matrix`]: `mat` ([C, g * P], columns in the order `columns`) into
 /// the images of `run` ([g, C, P]), adding `bias[c]` to every value of channel c.
-pub(crate) fn matrix_to_batch<T: Real>(
+pub(crate) fn matrix_to_batch<'a, T: Real>(
     mat: &[T],
     bias: Option<&[T]>,
     channels: usize,
     positions: usize,
     columns: Columns,
-    run: &mut [T],
-) {
+    run: &'a mut [MaybeUninit<T>],
+) -> &'a mut [T] {
     let image_len = channels * positions;
     let g = run.len() / image_len;
+    assert_eq!(mat.len(), run.len(), "matrix_to_batch: sizes differ");
     match columns {
         Columns::ByImage => {
             let width = g * positions;
             for (i, image) in run.chunks_exact_mut(image_len).enumerate() {
                 for (c, dst) in image.chunks_exact_mut(positions).enumerate() {
-                    dst.copy_from_slice(&mat[c * width + i * positions..][..positions]);
+                    let src = &mat[c * width + i * positions..][..positions];
+                    dst.iter_mut().zip(src).for_each(|(d, &v)| {
+                        d.write(v);
+                    });
                 }
             }
         }
         // [C * P, g] -> [g, C * P]
-        Columns::ByPosition => transpose(mat, image_len, g, g, run),
+        Columns::ByPosition => transpose_into(mat, image_len, g, g, run),
     }
+    // SAFETY: both branches wrote every value of the run (g images of C * P values).
+    let run = unsafe { &mut *(run as *mut [MaybeUninit<T>] as *mut [T]) };
     if let Some(bias) = bias {
         for image in run.chunks_exact_mut(image_len) {
             for (plane, &b) in image.chunks_exact_mut(positions).zip(bias) {
@@ -618,6 +639,7 @@ pub(crate) fn matrix_to_batch<T: Real>(
             }
         }
     }
+    run
 }
 
 /// The im2col matrix of the images `images` of the batch `x`, in the column order `columns`,
@@ -645,15 +667,30 @@ pub(crate) fn unfold_run<T: Real>(
 /// The adjoint of [`unfold_run`]: the im2col matrix `cols` of a run of g images, in the column
 /// order `columns`, folded back onto the run's images (`run`: their part of the batch,
 /// [g, C, H, W], which must hold zeros).
-pub(crate) fn fold_run<T: Real>(cols: &[T], win: &Window, columns: Columns, run: &mut [T]) {
+pub(crate) fn fold_run<'a, T: Real>(
+    cols: &[T],
+    win: &Window,
+    columns: Columns,
+    run: &'a mut [MaybeUninit<T>],
+) -> &'a mut [T] {
     let plane = win.h * win.w;
     let g = run.len() / (win.channels * plane);
     match columns {
-        Columns::ByImage => col2im(cols, win, 0..g, run),
+        Columns::ByImage => {
+            // col2im adds into the run: it starts from zeros.
+            run.iter_mut().for_each(|v| {
+                v.write(T::ZERO);
+            });
+            // SAFETY: every value was just written.
+            let run = unsafe { &mut *(run as *mut [MaybeUninit<T>] as *mut [T]) };
+            col2im(cols, win, 0..g, run);
+            run
+        }
         Columns::ByPosition => {
+            // Summed batch innermost, then moved into the run: no zeros needed there.
             let mut x_t = scratch::buffer(run.len());
             col2im_by_position(cols, win, g, &mut x_t);
-            matrix_to_batch(&x_t, None, win.channels, plane, columns, run);
+            matrix_to_batch(&x_t, None, win.channels, plane, columns, run)
         }
     }
 }
