@@ -218,11 +218,11 @@ fn transpose_fast<T: Real, const W: usize>(
 fn pack_partial_panel<T: Real>(data: &[T], src: &Lanes, width: usize, depth: usize, out: &mut [T]) {
     let live = src.live;
     let out = &mut out[..depth * width];
+    // The dead lanes are zeros. One fill of the whole panel first: filling the few dead values
+    // of each step became a call to memset per step, 5% of a thin weight gradient.
+    out.fill(T::ZERO);
     if src.depth_stride == 1 && src.lane_stride != 1 {
         // Lanes contiguous along k: lane by lane, each read from start to end.
-        for step in out.chunks_exact_mut(width) {
-            step[live..].fill(T::ZERO);
-        }
         for i in 0..live {
             let lane = &data[src.start + i * src.lane_stride..][..depth];
             for (step, &v) in out.chunks_exact_mut(width).zip(lane) {
@@ -240,7 +240,6 @@ fn pack_partial_panel<T: Real>(data: &[T], src: &Lanes, width: usize, depth: usi
                 *v = data[s + i * src.lane_stride];
             }
         }
-        step[live..].fill(T::ZERO);
     }
 }
 
