@@ -252,9 +252,28 @@ pub fn conv2d_backward_input<T: Real>(
     }
     let mut grad_input = RunOutput::new(&x_shape);
     let grad_runs = grad_input.runs();
-    for_each_run(&image_groups(n, &win), |images| {
+    let groups = image_groups(n, &win);
+    // Thin inputs: W^T packed once, G read in place (chapter 13).
+    let in_place = groups
+        .iter()
+        .all(|images| {
+            let columns = Columns::for_run(&win, images.len());
+            direct::input_columns_apply::<T>(&win, columns, c_out, images.len() * positions)
+        })
+        .then(|| direct::DirectWeights::of(w_mat.t()));
+    for_each_run(&groups, |images| {
         let (g, width) = (images.len(), images.len() * positions);
         let columns = Columns::for_run(&win, g);
+        if let Some(w_t) = &in_place {
+            let g_run = images_of(grad_output.as_slice(), c_out * positions, &images);
+            let mut cols = scratch::buffer(rows * width);
+            direct::input_columns(w_t, g_run, positions, &mut cols);
+            // SAFETY: runs are disjoint ranges of images; this task alone writes
+            // grad_input[images], every value of them.
+            let grad_run = unsafe { grad_runs.images_uninit(&images) };
+            fold_run(&cols, &win, columns, grad_run);
+            return;
+        }
         // G: [C_out, g*H'W']
         let g_run = images_of(grad_output.as_slice(), c_out * positions, &images);
         let mut staging = scratch::buffer(if g > 1 { g_run.len() } else { 0 });

@@ -50,10 +50,15 @@ pub(crate) struct DirectWeights<T: 'static> {
 impl<T: Real> DirectWeights<T> {
     /// `weight`: [C_out, rows] row-major.
     pub(crate) fn new(weight: &[T], c_out: usize, rows: usize) -> Self {
+        Self::of(MatRef::new(weight, c_out, rows))
+    }
+
+    /// Any matrix [m, k] as the kernel's A (the names below say C_out for m and rows for k).
+    pub(crate) fn of(w: MatRef<T>) -> Self {
+        let (c_out, rows) = (w.rows(), w.cols());
         let kernel = best_kernel::<T>();
         let padded_c_out = c_out.div_ceil(kernel.mr) * kernel.mr;
         let mut packed = vec![T::ZERO; padded_c_out * rows];
-        let w = MatRef::new(weight, c_out, rows);
         for pc in (0..rows).step_by(KC) {
             let kc = KC.min(rows - pc);
             // A panel of W's rows is a panel of W^T's columns.
@@ -195,6 +200,105 @@ pub(crate) fn forward_run<'y, T: Real>(
     unsafe { &mut *(y_run as *mut [MaybeUninit<T>] as *mut [T]) }
 }
 
+/// Whether the input gradient's product W^T G reads G in place ([`input_columns`]): for thin
+/// inputs, by image, and where the GEMM would use its tiles (more than one row, column and term).
+/// Not when G's channels lie a multiple of 4 KiB apart (W64's 32x32 maps): then the kernel's 64
+/// rows of B fall into one set of the L1 cache and evict each other, and reading them in place
+/// took 70% longer than packing them.
+pub(crate) fn input_columns_apply<T>(
+    win: &Window,
+    columns: Columns,
+    c_out: usize,
+    width: usize,
+) -> bool {
+    let row_bytes = win.positions() * std::mem::size_of::<T>();
+    columns == Columns::ByImage
+        && win.channels < IMPLICIT_MIN_CHANNELS
+        && win.rows() > 1
+        && c_out > 1
+        && width > 1
+        && !row_bytes.is_multiple_of(4096)
+}
+
+/// cols [rows, g * P] = W^T G for a run of g images by image, G read where it lies: `g_run` is
+/// the run's [g, C_out, P]. Row k of B is G's channel k of one image, contiguous, so the kernel
+/// reads it at an offset (`KernelRowsFn`) and B is never packed: for a thin layer, packing G
+/// was 18% of the pass. `w_t` is W^T packed ([`DirectWeights::of`]). The same kernel, blocks and
+/// edge tiles as `gemm` on the staged G, so the same bits.
+pub(crate) fn input_columns<T: Real>(
+    w_t: &DirectWeights<T>,
+    g_run: &[T],
+    positions: usize,
+    cols: &mut [T],
+) {
+    let (kernel, rows, c_out) = (w_t.kernel, w_t.c_out, w_t.rows);
+    let (mr, nr) = (kernel.mr, kernel.nr);
+    let g = g_run.len() / (c_out * positions);
+    let width = g * positions;
+    assert!(
+        g_run.len() == g * c_out * positions && cols.len() == rows * width,
+        "direct input gradient: G or the columns have the wrong size"
+    );
+    // Row p of B starts p * P values after the first.
+    let offsets: Vec<usize> = (0..c_out).map(|p| p * positions).collect();
+    let cols_ptr = SharedMut(cols.as_mut_ptr());
+    let tiles_per_image = positions.div_ceil(nr);
+    crate::layers::im2col::run_tasks(g * tiles_per_image, cols.len(), |t| {
+        let (i, j0) = (t / tiles_per_image, (t % tiles_per_image) * nr);
+        let nr_live = nr.min(positions - j0);
+        let g_image = &g_run[i * c_out * positions..][..c_out * positions];
+        // A tile whose rows would run past G is packed first (zero-padded), as the GEMM packs.
+        let mut panel = Vec::new();
+        if nr_live < nr {
+            panel = vec![T::ZERO; nr * c_out];
+            for (p, step) in panel.chunks_exact_mut(nr).enumerate() {
+                step[..nr_live].copy_from_slice(&g_image[p * positions + j0..][..nr_live]);
+            }
+        }
+        let mut edge = [T::ZERO; EDGE_TILE_LEN];
+        for ir in (0..rows).step_by(mr) {
+            let mr_live = mr.min(rows - ir);
+            // SAFETY: task t alone writes columns i * P + j0.. (nr_live of them) of cols, and
+            // this tile of them lies in cols.
+            let tile = unsafe { cols_ptr.get().add(ir * width + i * positions + j0) };
+            for pc in (0..c_out).step_by(KC) {
+                let kc = KC.min(c_out - pc);
+                let beta = if pc == 0 { T::ZERO } else { T::ONE };
+                let a = w_t.panel(pc, kc, ir);
+                // SAFETY: the panel holds kc * MR values; every row of B read lies in G (a
+                // whole tile ends inside its image's row) or in `panel`; the tile lies in cols.
+                unsafe {
+                    let run = |full: *mut T, rs: usize| {
+                        if nr_live == nr {
+                            let b = g_image[j0..].as_ptr();
+                            kernel.run_rows(
+                                kc,
+                                a.as_ptr(),
+                                b,
+                                offsets[pc..].as_ptr(),
+                                full,
+                                rs,
+                                T::ONE,
+                                beta,
+                            );
+                        } else {
+                            let b = panel[pc * nr..].as_ptr();
+                            kernel.run(kc, a.as_ptr(), b, full, rs, T::ONE, beta);
+                        }
+                    };
+                    if mr_live == mr && nr_live == nr {
+                        run(tile, width);
+                    } else {
+                        through_full_tile(
+                            kernel, tile, width, mr_live, nr_live, beta, &mut edge, run,
+                        );
+                    }
+                }
+            }
+        }
+    });
+}
+
 /// Output rows per task: enough that few rows end a band (see `spill`), few enough that a
 /// single 64x64 image still gives every thread work.
 const BAND_ROWS: usize = 8;
@@ -317,6 +421,41 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(200) })]
+
+        /// W^T G with G read in place gives the bits of the GEMM on G: any sizes, rows that end
+        /// mid-tile, f32 and f64.
+        #[test]
+        fn input_columns_are_the_gemm_on_g(
+            rows in 2usize..50, c_out in 2usize..70, positions in 1usize..70, g in 1usize..4,
+            seed in any::<u64>(),
+        ) {
+            prop_assume!(g * positions > 1);
+            let mut rng = crate::rng::Rng::new(seed);
+            let w: Vec<f64> = (0..c_out * rows).map(|_| rng.gaussian()).collect();
+            let grad: Vec<f64> = (0..g * c_out * positions).map(|_| rng.gaussian()).collect();
+            fn check<T: Real>(w: &[T], grad: &[T], rows: usize, c_out: usize, positions: usize, g: usize) -> Result<(), TestCaseError> {
+                let width = g * positions;
+                // G staged as one matrix [C_out, g * P], image after image.
+                let mut staged = vec![T::ZERO; c_out * width];
+                for i in 0..g {
+                    for c in 0..c_out {
+                        staged[c * width + i * positions..][..positions]
+                            .copy_from_slice(&grad[(i * c_out + c) * positions..][..positions]);
+                    }
+                }
+                let w_mat = MatRef::new(w, c_out, rows);
+                let mut want = vec![T::ZERO; rows * width];
+                gemm(T::ONE, w_mat.t(), MatRef::new(&staged, c_out, width), T::ZERO, MatMut::new(&mut want, rows, width));
+                let mut got = vec![T::from_f64(f64::NAN); rows * width];
+                input_columns(&DirectWeights::of(w_mat.t()), grad, positions, &mut got);
+                prop_assert_eq!(want, got);
+                Ok(())
+            }
+            check(&w, &grad, rows, c_out, positions, g)?;
+            let (w, grad): (Vec<f32>, Vec<f32>) =
+                (w.iter().map(|&v| v as f32).collect(), grad.iter().map(|&v| v as f32).collect());
+            check(&w, &grad, rows, c_out, positions, g)?;
+        }
 
         /// The direct pass gives the bits of the GEMM on the im2col matrix: awkward shapes
         /// (1 and prime output channels, rows that end mid-tile), any window, f32 and f64.
