@@ -15,6 +15,10 @@
 //! The weights are packed as the GEMM packs A, block of k by block of k, and the kernel, the
 //! blocks and the edge tiles are the GEMM's. So every output value is the same sum, taken in
 //! the same order, as `gemm` on the im2col matrix gives, bit for bit (tested below).
+//!
+//! The input gradient of a thin layer uses the same kernel the other way round
+//! ([`input_columns`]): its product W^T G has G's channels as the rows of B, and each is
+//! contiguous in the batch, so G is read where it lies instead of being packed.
 
 use super::super::im2col::{Columns, Window};
 use super::panels::{Arranged, IMPLICIT_MIN_CHANNELS};
@@ -172,9 +176,14 @@ pub(crate) fn forward_run<'y, T: Real>(
                                     beta,
                                 );
                             } else {
-                                edge_tile(
-                                    kernel, kc, a, b, offsets, tile, positions, mr_live, nr_live,
-                                    beta, edge,
+                                // Through a full-size scratch tile, as in the GEMM, so that
+                                // edge values get the arithmetic of interior ones.
+                                let run = |full: *mut T, rs: usize| {
+                                    let o = offsets.as_ptr();
+                                    kernel.run_rows(kc, a.as_ptr(), b, o, full, rs, T::ONE, beta)
+                                };
+                                through_full_tile(
+                                    kernel, tile, positions, mr_live, nr_live, beta, edge, run,
                                 );
                             }
                         }
@@ -302,38 +311,6 @@ pub(crate) fn input_columns<T: Real>(
 /// Output rows per task: enough that few rows end a band (see `spill`), few enough that a
 /// single 64x64 image still gives every thread work.
 const BAND_ROWS: usize = 8;
-
-/// A tile that sticks out of y, through a full-size scratch tile as in the GEMM, so that edge
-/// values get exactly the arithmetic of interior ones.
-///
-/// # Safety
-/// `tile` points at an `mr_live x nr_live` part of y with row stride `rsc`; `a`, `b` and
-/// `offsets` as for [`Kernel::run_rows`].
-#[allow(clippy::too_many_arguments)]
-unsafe fn edge_tile<T: Real>(
-    kernel: &Kernel<T>,
-    kc: usize,
-    a: &[T],
-    b: *const T,
-    offsets: &[usize],
-    tile: *mut T,
-    rsc: usize,
-    mr_live: usize,
-    nr_live: usize,
-    beta: T,
-    buf: &mut [T; EDGE_TILE_LEN],
-) {
-    through_full_tile(
-        kernel,
-        tile,
-        rsc,
-        mr_live,
-        nr_live,
-        beta,
-        buf,
-        |full, rs| kernel.run_rows(kc, a.as_ptr(), b, offsets.as_ptr(), full, rs, T::ONE, beta),
-    );
-}
 
 #[cfg(test)]
 mod tests {
