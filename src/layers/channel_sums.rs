@@ -1,6 +1,6 @@
 //! Chapter 5 (made fast in chapter 13). The per-channel sums of batch normalisation, with
 //! AVX2 where the CPU has it and the plain loops beside them as the reference; and its two
-//! passes over the values, compiled for AVX2 where the CPU has it.
+//! passes over the values, compiled for AVX2 where the CPU has it (`simd::with_avx2`).
 //!
 //! Batch normalisation sums f32 values in f64, so that a batch's statistics keep their digits.
 //! Compiled for any x86-64, that conversion is done one value at a time, and it made the
@@ -10,6 +10,7 @@
 //! multiply-adds), so both give the same bits (tested below).
 
 use crate::scalar::Real;
+use crate::simd::with_avx2;
 use std::any::TypeId;
 use std::mem::MaybeUninit;
 
@@ -130,23 +131,7 @@ pub(crate) fn normalise_run<T: Real>(
     (gamma, beta): (T, T),
     y: &mut [MaybeUninit<T>],
 ) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2.
-        return unsafe { normalise_run_avx2(x, (mean, inv_std), (gamma, beta), y) };
-    }
-    normalise_run_plain(x, (mean, inv_std), (gamma, beta), y)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn normalise_run_avx2<T: Real>(
-    x: &[T],
-    stats: (T, T),
-    affine: (T, T),
-    y: &mut [MaybeUninit<T>],
-) {
-    normalise_run_plain(x, stats, affine, y)
+    with_avx2(|| normalise_run_plain(x, (mean, inv_std), (gamma, beta), y))
 }
 
 #[inline(always)]
@@ -172,24 +157,7 @@ pub(crate) fn input_gradient_run<T: Real>(
     terms: [T; 4],
     out: &mut [MaybeUninit<T>],
 ) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2.
-        return unsafe { input_gradient_run_avx2(g, x, stats, terms, out) };
-    }
-    input_gradient_run_plain(g, x, stats, terms, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn input_gradient_run_avx2<T: Real>(
-    g: &[T],
-    x: &[T],
-    stats: (T, T),
-    terms: [T; 4],
-    out: &mut [MaybeUninit<T>],
-) {
-    input_gradient_run_plain(g, x, stats, terms, out)
+    with_avx2(|| input_gradient_run_plain(g, x, stats, terms, out))
 }
 
 /// `terms`: [k, m, sum_g, sum_g_xhat] as T.

@@ -517,58 +517,21 @@ pub(crate) fn col2im_by_position<T: Real>(cols: &[T], win: &Window, g: usize, x_
     run_tasks(win.channels, cols.len(), |c| {
         // SAFETY: disjoint writes, task c alone writes channel c of x_t.
         let dst = unsafe { std::slice::from_raw_parts_mut(x_ptr.get().add(c * plane), plane) };
+        dst.fill(T::ZERO);
         let rows = &cols[c * taps * width..][..taps * width];
-        let valid = (&oh_valid[..], &ow_valid[..]);
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2.
-            return unsafe { fold_channel_avx2(rows, win, g, valid, dst) };
-        }
-        fold_channel(rows, win, g, valid, dst)
-    });
-}
-
-/// One channel of [`col2im_by_position`]: `dst` ([H, W, g]) gets the sums of its taps' rows.
-/// The additions of g values at a time vectorise; [`fold_channel_avx2`] is the same code
-/// compiled for AVX2 (8 lanes instead of 4, the same sums in the same order).
-#[inline(always)]
-fn fold_channel<T: Real>(
-    rows: &[T],
-    win: &Window,
-    g: usize,
-    (oh_valid, ow_valid): (&[Range<usize>], &[Range<usize>]),
-    dst: &mut [T],
-) {
-    let width = win.positions() * g;
-    dst.fill(T::ZERO);
-    for (t, row) in rows.chunks_exact(width).enumerate() {
-        let (a, b) = (t / win.kw, t % win.kw);
-        for oh in oh_valid[a].clone() {
-            let ih = oh * win.sh + a - win.ph;
-            for ow in ow_valid[b].clone() {
-                let iw = ow * win.sw + b - win.pw;
-                let pixel = &mut dst[(ih * win.w + iw) * g..][..g];
-                let src = &row[(oh * win.w_out + ow) * g..][..g];
-                pixel.iter_mut().zip(src).for_each(|(d, &v)| *d += v);
+        for (t, row) in rows.chunks_exact(width).enumerate() {
+            let (a, b) = (t / win.kw, t % win.kw);
+            for oh in oh_valid[a].clone() {
+                let ih = oh * win.sh + a - win.ph;
+                for ow in ow_valid[b].clone() {
+                    let iw = ow * win.sw + b - win.pw;
+                    let pixel = &mut dst[(ih * win.w + iw) * g..][..g];
+                    let src = &row[(oh * win.w_out + ow) * g..][..g];
+                    pixel.iter_mut().zip(src).for_each(|(d, &v)| *d += v);
+                }
             }
         }
-    }
-}
-
-/// [`fold_channel`] compiled for AVX2.
-///
-/// # Safety
-/// The CPU has AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn fold_channel_avx2<T: Real>(
-    rows: &[T],
-    win: &Window,
-    g: usize,
-    valid: (&[Range<usize>], &[Range<usize>]),
-    dst: &mut [T],
-) {
-    fold_channel(rows, win, g, valid, dst)
+    });
 }
 
 /// The images of a run (`run`: [g, C, P] flat, P positions per channel) as one matrix
