@@ -40,31 +40,36 @@ pub(crate) fn give_back<T: Real>(buffer: Vec<T>) {
     FREE.with(|free| free.borrow_mut().push(Box::new(buffer)));
 }
 
-/// A scratch buffer of exactly `len` elements, with stale contents, that goes back to the free
-/// list when it is dropped.
+/// A buffer starts on a cache line of this many bytes: kernels that read rows in place then
+/// load whole vectors that never straddle two lines.
+const LINE: usize = 64;
+
+/// A scratch buffer of exactly `len` elements, with stale contents, starting on a cache line,
+/// that goes back to the free list when it is dropped.
 pub(crate) fn buffer<T: Real>(len: usize) -> Buffer<T> {
-    Buffer {
-        data: take(len),
-        len,
-    }
+    let size = std::mem::size_of::<T>();
+    let data = take::<T>(len + LINE / size);
+    let start = (LINE - data.as_ptr() as usize % LINE) % LINE / size;
+    Buffer { data, start, len }
 }
 
 /// See [`buffer`].
 pub(crate) struct Buffer<T: Real> {
     data: Vec<T>,
+    start: usize,
     len: usize,
 }
 
 impl<T: Real> Deref for Buffer<T> {
     type Target = [T];
     fn deref(&self) -> &[T] {
-        &self.data[..self.len]
+        &self.data[self.start..self.start + self.len]
     }
 }
 
 impl<T: Real> DerefMut for Buffer<T> {
     fn deref_mut(&mut self) -> &mut [T] {
-        &mut self.data[..self.len]
+        &mut self.data[self.start..self.start + self.len]
     }
 }
 
@@ -100,5 +105,6 @@ mod tests {
         assert_eq!(for_big.as_ptr(), big_ptr);
         let guard = super::buffer::<f32>(7);
         assert_eq!(guard.len(), 7);
+        assert_eq!(guard.as_ptr() as usize % super::LINE, 0, "on a cache line");
     }
 }

@@ -13,6 +13,7 @@
 //! ([`MatRef::t`]), so one routine covers all four transpose combinations.
 
 mod blocked;
+mod dots;
 pub mod kernel;
 mod pack;
 #[cfg(target_arch = "x86_64")]
@@ -21,6 +22,7 @@ mod reference;
 
 pub use blocked::{gemm, gemm_implicit, gemm_with_kernel};
 pub(crate) use blocked::{through_full_tile, EDGE_TILE_LEN, KC};
+pub use dots::{gemm_nt_by_dots, gemm_nt_by_dots_with_kernel};
 pub use kernel::Kernel;
 pub use pack::PackB;
 #[cfg(target_arch = "x86_64")]

@@ -13,6 +13,7 @@ pub(super) const F32: Kernel<f32> = Kernel {
     nr: NR,
     run: tile::<f32>,
     run_rows: tile_rows::<f32>,
+    dots: dots::<f32>,
     supported: always,
 };
 
@@ -22,6 +23,7 @@ pub(super) const F64: Kernel<f64> = Kernel {
     nr: NR,
     run: tile::<f64>,
     run_rows: tile_rows::<f64>,
+    dots: dots::<f64>,
     supported: always,
 };
 
@@ -97,6 +99,37 @@ unsafe fn tile_body<'b, T: Real>(
             } else {
                 alpha * sum + beta * *cij
             };
+        }
+    }
+}
+
+/// The dot-product form, one plain sum per (i, j) in increasing p.
+///
+/// # Safety
+/// See [`super::DotsFn`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn dots<T: Real>(
+    k: usize,
+    a: *const T,
+    lda: usize,
+    b: *const T,
+    ldb: usize,
+    c: *mut T,
+    ldc: usize,
+    m: usize,
+    n: usize,
+    accumulate: bool,
+) {
+    for i in 0..m {
+        let a_row = std::slice::from_raw_parts(a.add(i * lda), k);
+        for j in 0..n {
+            let b_row = std::slice::from_raw_parts(b.add(j * ldb), k);
+            let sum = a_row
+                .iter()
+                .zip(b_row)
+                .fold(T::ZERO, |s, (&x, &y)| s + x * y);
+            let cij = c.add(i * ldc + j);
+            *cij = if accumulate { *cij + sum } else { sum };
         }
     }
 }

@@ -36,6 +36,46 @@ pub type KernelFn<T> = unsafe fn(usize, *const T, *const T, *mut T, usize, T, T)
 /// As for [`KernelFn`], with `offsets` holding k values and every row of B inside its buffer.
 pub type KernelRowsFn<T> = unsafe fn(usize, *const T, *const T, *const usize, *mut T, usize, T, T);
 
+/// The dot-product form, for a product C (+)= A B^T whose operands both lie along k (chapter 13):
+/// `(k, a, lda, b, ldb, c, ldc, m, n, accumulate)` computes, for i < m <= [`DOT_M`] and
+/// j < n <= [`DOT_N`],
+///
+/// ```text
+///   C[i * ldc + j] (+)= sum_p A[i * lda + p] * B[j * ldb + p]
+/// ```
+///
+/// reading no packed panel at all. SIMD kernels keep one register of partial sums per (i, j),
+/// lane l summing the p with p % LANES == l, and add the lanes up in one fixed tree at the end
+/// ([`lanes_sum`]); the p past the last full register follow one by one. The result depends on
+/// the kernel, never on threads.
+///
+/// # Safety
+/// Row i of A holds k values from `a + i * lda`, row j of B k values from `b + j * ldb`, `c` an
+/// m x n tile with row stride `ldc`, and the CPU has the kernel's instruction set.
+pub type DotsFn<T> =
+    unsafe fn(usize, *const T, usize, *const T, usize, *mut T, usize, usize, usize, bool);
+
+/// The largest tile of the dot-product form: 4 rows of A against 3 rows of B, 12 sums. An AVX2
+/// core then holds 12 accumulators, 3 rows of B and 1 of A in its 16 registers, and each step
+/// does 12 fused multiply-adds against 7 loads.
+pub const DOT_M: usize = 4;
+pub const DOT_N: usize = 3;
+
+/// The lanes of a register of partial sums added up pairwise, neighbours first: for 8 lanes
+/// ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)), the order in which horizontal adds of a
+/// vector unit take them. The SIMD dot kernels add in this order.
+#[inline(always)]
+pub fn lanes_sum<T: Real, const L: usize>(mut lanes: [T; L]) -> T {
+    let mut width = 1;
+    while width < L {
+        for l in (0..L).step_by(2 * width) {
+            lanes[l] += lanes[l + width];
+        }
+        width *= 2;
+    }
+    lanes[0]
+}
+
 /// A micro-kernel and its tile size.
 pub struct Kernel<T> {
     /// A name for tables and test messages, e.g. "avx2-fma 6x16".
@@ -44,6 +84,7 @@ pub struct Kernel<T> {
     pub nr: usize,
     run: KernelFn<T>,
     run_rows: KernelRowsFn<T>,
+    dots: DotsFn<T>,
     /// Whether this CPU can run it.
     supported: fn() -> bool,
 }
@@ -90,6 +131,25 @@ impl<T> Kernel<T> {
         beta: T,
     ) {
         (self.run_rows)(k, a, b, offsets, c, rsc, alpha, beta)
+    }
+
+    /// Runs the dot-product form on one tile of at most [`DOT_M`] x [`DOT_N`].
+    ///
+    /// # Safety
+    /// As for [`DotsFn`]; [`Kernel::is_supported`] must be true.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) unsafe fn dots(
+        &self,
+        k: usize,
+        (a, lda): (*const T, usize),
+        (b, ldb): (*const T, usize),
+        (c, ldc): (*mut T, usize),
+        (m, n): (usize, usize),
+        accumulate: bool,
+    ) {
+        debug_assert!(m <= DOT_M && n <= DOT_N);
+        (self.dots)(k, a, lda, b, ldb, c, ldc, m, n, accumulate)
     }
 }
 
@@ -228,6 +288,110 @@ macro_rules! x86_tile_kernel {
 }
 #[cfg(target_arch = "x86_64")]
 use x86_tile_kernel;
+
+/// Writes one x86 SIMD dot-product kernel ([`DotsFn`]): `$name` picks the tile body compiled
+/// for the tile's shape, so that every accumulator of it stays in a register.
+#[cfg(target_arch = "x86_64")]
+macro_rules! x86_dots_kernel {
+    ($name:ident, $body:ident, $features:literal, $t:ty, $lanes:literal, $vec:ty, $zero:ident,
+     $load:ident, $fmadd:ident, $group:literal, $sums:ident) => {
+        /// # Safety
+        /// See [`super::DotsFn`].
+        #[target_feature(enable = $features)]
+        #[allow(clippy::too_many_arguments)]
+        pub(super) unsafe fn $name(
+            k: usize,
+            a: *const $t,
+            lda: usize,
+            b: *const $t,
+            ldb: usize,
+            c: *mut $t,
+            ldc: usize,
+            m: usize,
+            n: usize,
+            accumulate: bool,
+        ) {
+            let args = (k, a, lda, b, ldb, c, ldc, accumulate);
+            match (m, n) {
+                (4, 3) => $body::<4, 3>(args),
+                (4, 2) => $body::<4, 2>(args),
+                (4, 1) => $body::<4, 1>(args),
+                (3, 3) => $body::<3, 3>(args),
+                (3, 2) => $body::<3, 2>(args),
+                (3, 1) => $body::<3, 1>(args),
+                (2, 3) => $body::<2, 3>(args),
+                (2, 2) => $body::<2, 2>(args),
+                (2, 1) => $body::<2, 1>(args),
+                (1, 3) => $body::<1, 3>(args),
+                (1, 2) => $body::<1, 2>(args),
+                (1, 1) => $body::<1, 1>(args),
+                _ => {}
+            }
+        }
+
+        /// An M x N tile of dot products, M and N known when compiled.
+        ///
+        /// # Safety
+        /// See [`super::DotsFn`].
+        #[target_feature(enable = $features)]
+        #[allow(clippy::type_complexity)]
+        unsafe fn $body<const M: usize, const N: usize>(
+            (k, a, lda, b, ldb, c, ldc, accumulate): (
+                usize,
+                *const $t,
+                usize,
+                *const $t,
+                usize,
+                *mut $t,
+                usize,
+                bool,
+            ),
+        ) {
+            let mut acc = [[$zero(); N]; M];
+            let full = k - k % $lanes;
+            let mut p = 0;
+            while p < full {
+                let mut bv = [$zero(); N];
+                for j in 0..N {
+                    bv[j] = $load(b.add(j * ldb + p));
+                }
+                for i in 0..M {
+                    let av = $load(a.add(i * lda + p));
+                    for j in 0..N {
+                        acc[i][j] = $fmadd(av, bv[j], acc[i][j]);
+                    }
+                }
+                p += $lanes;
+            }
+            // The lanes of every register added up, $group registers at a time ($sums).
+            let mut sums = [[0.0 as $t; N]; M];
+            let mut first = 0;
+            while first < M * N {
+                let mut group = [$zero(); $group];
+                for g in 0..$group.min(M * N - first) {
+                    group[g] = acc[(first + g) / N][(first + g) % N];
+                }
+                let s = $sums(group);
+                for g in 0..$group.min(M * N - first) {
+                    sums[(first + g) / N][(first + g) % N] = s[g];
+                }
+                first += $group;
+            }
+            for i in 0..M {
+                for j in 0..N {
+                    let mut sum = sums[i][j];
+                    for p in full..k {
+                        sum = (*a.add(i * lda + p)).mul_add(*b.add(j * ldb + p), sum);
+                    }
+                    let cij = c.add(i * ldc + j);
+                    *cij = if accumulate { *cij + sum } else { sum };
+                }
+            }
+        }
+    };
+}
+#[cfg(target_arch = "x86_64")]
+use x86_dots_kernel;
 
 #[cfg(test)]
 mod tests {

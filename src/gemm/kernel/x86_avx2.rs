@@ -25,6 +25,7 @@ pub(super) const F32: Kernel<f32> = Kernel {
     nr: 16,
     run: tile_f32,
     run_rows: tile_rows_f32,
+    dots: dots_f32,
     supported,
 };
 
@@ -34,6 +35,7 @@ pub(super) const F64: Kernel<f64> = Kernel {
     nr: 8,
     run: tile_f64,
     run_rows: tile_rows_f64,
+    dots: dots_f64,
     supported,
 };
 
@@ -67,3 +69,59 @@ super::x86_tile_kernel!(
     _mm256_fmadd_pd,
     _mm256_mul_pd
 );
+
+super::x86_dots_kernel!(
+    dots_f32,
+    dots_tile_f32,
+    "avx2,fma",
+    f32,
+    8,
+    __m256,
+    _mm256_setzero_ps,
+    _mm256_loadu_ps,
+    _mm256_fmadd_ps,
+    4,
+    lane_sums_f32
+);
+super::x86_dots_kernel!(
+    dots_f64,
+    dots_tile_f64,
+    "avx2,fma",
+    f64,
+    4,
+    __m256d,
+    _mm256_setzero_pd,
+    _mm256_loadu_pd,
+    _mm256_fmadd_pd,
+    2,
+    lane_sums_f64
+);
+
+/// The lanes of 4 registers added up, each as [`super::lanes_sum`] does, in 3 horizontal adds:
+/// neighbours, then pairs, then the two 128-bit halves.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn lane_sums_f32(v: [__m256; 4]) -> [f32; 4] {
+    let pairs = _mm256_hadd_ps(_mm256_hadd_ps(v[0], v[1]), _mm256_hadd_ps(v[2], v[3]));
+    let halves = _mm_add_ps(
+        _mm256_castps256_ps128(pairs),
+        _mm256_extractf128_ps(pairs, 1),
+    );
+    let mut out = [0.0; 4];
+    _mm_storeu_ps(out.as_mut_ptr(), halves);
+    out
+}
+
+/// The lanes of 2 registers of f64 added up, each as [`super::lanes_sum`] does.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn lane_sums_f64(v: [__m256d; 2]) -> [f64; 2] {
+    let pairs = _mm256_hadd_pd(v[0], v[1]);
+    let halves = _mm_add_pd(
+        _mm256_castpd256_pd128(pairs),
+        _mm256_extractf128_pd(pairs, 1),
+    );
+    let mut out = [0.0; 2];
+    _mm_storeu_pd(out.as_mut_ptr(), halves);
+    out
+}

@@ -12,7 +12,7 @@
 //!   is cut into fixed parts ([`whole_image_forward`]).
 
 use super::super::im2col::{batch_as_matrix, im2col, im2col_by_position, Columns, Window};
-use crate::gemm::{gemm, MatMut, MatRef};
+use crate::gemm::{gemm, gemm_nt_by_dots, MatMut, MatRef};
 use crate::parallel::{for_each_task, threads, SharedMut};
 use crate::scalar::Real;
 use crate::scratch;
@@ -216,6 +216,9 @@ struct WeightSplit {
     chunks: Vec<Range<usize>>,
 }
 
+/// A weight gradient slice this narrow (a layer of few input channels: 3 x 4 x 4 = 48) is taken
+/// as dot products ([`gemm_nt_by_dots`]) rather than by the blocked GEMM.
+const DOTS_MAX_COLUMNS: usize = 64;
 /// About this many tasks: enough to keep every core of a small machine busy and balanced.
 const WEIGHT_TASKS: usize = 16;
 /// A slice has at least this many columns of grad_W, so that a task's GEMM stays efficient.
@@ -326,6 +329,12 @@ pub(super) fn weight_gradient_by_runs<T: Real>(
                 images_of(g_staged, c_out * positions, &images)
             };
             // part [C_out, slice columns] (+)= G [C_out, g*H'W'] * cols^T
+            if columns_w <= DOTS_MAX_COLUMNS {
+                // Few columns: dot products of rows, with no panels to pack (chapter 13).
+                let part = MatMut::new(part, c_out, columns_w);
+                gemm_nt_by_dots(g_mat, &cols, width, j > 0, part);
+                continue;
+            }
             let beta = if j == 0 { T::ZERO } else { T::ONE };
             gemm(
                 T::ONE,
