@@ -16,7 +16,7 @@
 //! rows of B stream past them. Each block's sums are added into C in block order, so the
 //! result depends on the kernel but not on threads (the caller splits work by output).
 
-use super::kernel::{best_kernel, Kernel, DOT_M, DOT_N};
+use super::kernel::{best_kernel, DotsB, Kernel, DOT_M, DOT_N};
 use super::MatMut;
 use crate::scalar::Real;
 
@@ -40,15 +40,73 @@ pub fn gemm_nt_by_dots_with_kernel<T: Real>(
     accumulate: bool,
     c: MatMut<T>,
 ) {
-    let (m, n, ldc) = (c.rows, c.cols, c.row_stride);
+    let n = c.cols;
     assert!(
-        a.len() == m * k && b.len() == n * k,
-        "gemm_nt_by_dots: A holds {} values and B {}; expected [{m}, {k}] = {} and [{n}, {k}] = {}",
-        a.len(),
+        b.len() == n * k,
+        "gemm_nt_by_dots: B holds {} values; expected [{n}, {k}] = {}",
         b.len(),
-        m * k,
         n * k
     );
+    let rows: Vec<usize> = (0..n).map(|j| j * k).collect();
+    let b = RowsInPieces {
+        values: b,
+        rows: &rows,
+        piece: k.max(1),
+        pitch: 0,
+    };
+    by_dots(kernel, a, &b, k, accumulate, c)
+}
+
+/// The rows of B where they lie: B_j[p] = `values[rows[j] + (p / piece) * pitch + p % piece]`.
+/// A convolution's window rows, read straight from the arranged image, are such rows: one
+/// piece per output row.
+pub(crate) struct RowsInPieces<'a, T> {
+    pub values: &'a [T],
+    pub rows: &'a [usize],
+    pub piece: usize,
+    pub pitch: usize,
+}
+
+/// C (+)= A B^T with B's rows read in place ([`RowsInPieces`]). When `piece` is a multiple of
+/// 8 that divides [`DOTS_KC`], every sum is taken in the same order as by [`gemm_nt_by_dots`]
+/// on the rows written out, so the bits are the same.
+#[track_caller]
+pub(crate) fn gemm_nt_by_dots_in_place<T: Real>(
+    a: &[T],
+    b: &RowsInPieces<T>,
+    k: usize,
+    accumulate: bool,
+    c: MatMut<T>,
+) {
+    by_dots(best_kernel::<T>(), a, b, k, accumulate, c)
+}
+
+#[track_caller]
+fn by_dots<T: Real>(
+    kernel: &Kernel<T>,
+    a: &[T],
+    b: &RowsInPieces<T>,
+    k: usize,
+    accumulate: bool,
+    c: MatMut<T>,
+) {
+    let (m, n, ldc) = (c.rows, c.cols, c.row_stride);
+    assert!(
+        a.len() == m * k && b.rows.len() == n && b.piece > 0,
+        "gemm_nt_by_dots: A holds {} values and B {} rows; expected [{m}, {k}] and {n} rows",
+        a.len(),
+        b.rows.len(),
+    );
+    if k > 0 {
+        // B_j[p] grows with p (pieces do not overlap), so its last value is the furthest.
+        let last = ((k - 1) / b.piece) * b.pitch + (k - 1) % b.piece;
+        assert!(
+            (k <= b.piece || b.pitch >= b.piece)
+                && b.rows.iter().all(|&r| r + last < b.values.len()),
+            "gemm_nt_by_dots: a row of B runs past its {} values",
+            b.values.len()
+        );
+    }
     assert!(
         kernel.is_supported(),
         "gemm_nt_by_dots: this CPU cannot run the kernel {}",
@@ -65,20 +123,39 @@ pub fn gemm_nt_by_dots_with_kernel<T: Real>(
         }
         return;
     }
+    // A block of k is a whole number of pieces, or lies inside one piece.
+    let (block, piece) = if b.piece >= k {
+        (DOTS_KC, usize::MAX)
+    } else {
+        ((DOTS_KC / b.piece).max(1) * b.piece, b.piece)
+    };
     let c_ptr = c.data.as_mut_ptr();
-    for k0 in (0..k).step_by(DOTS_KC) {
-        let kc = DOTS_KC.min(k - k0);
+    for k0 in (0..k).step_by(block) {
+        let kc = block.min(k - k0);
+        let at = (k0 / b.piece) * b.pitch + k0 % b.piece;
         for i0 in (0..m).step_by(DOT_M) {
             for j0 in (0..n).step_by(DOT_N) {
-                // SAFETY: rows i0.. of A and j0.. of B hold k values from k0 on, the tile lies
-                // inside C (the view checked its length), and the kernel runs on this CPU.
+                let nj = DOT_N.min(n - j0);
+                let mut rows = [0; DOT_N];
+                for (j, row) in rows.iter_mut().enumerate().take(nj) {
+                    *row = b.rows[j0 + j] + at;
+                }
+                let b_tile = DotsB {
+                    base: b.values.as_ptr(),
+                    rows,
+                    piece,
+                    pitch: b.pitch,
+                };
+                // SAFETY: rows i0.. of A hold k values from k0 on, every B_j[p] lies in B's
+                // values (checked above), the tile lies inside C (the view checked its
+                // length), and the kernel runs on this CPU.
                 unsafe {
                     kernel.dots(
                         kc,
                         (a.as_ptr().add(i0 * k + k0), k),
-                        (b.as_ptr().add(j0 * k + k0), k),
+                        b_tile,
                         (c_ptr.add(i0 * ldc + j0), ldc),
-                        (DOT_M.min(m - i0), DOT_N.min(n - j0)),
+                        (DOT_M.min(m - i0), nj),
                         accumulate || k0 > 0,
                     );
                 }

@@ -23,6 +23,7 @@ mod reference;
 pub use blocked::{gemm, gemm_implicit, gemm_with_kernel};
 pub(crate) use blocked::{through_full_tile, EDGE_TILE_LEN, KC};
 pub use dots::{gemm_nt_by_dots, gemm_nt_by_dots_with_kernel};
+pub(crate) use dots::{gemm_nt_by_dots_in_place, RowsInPieces, DOTS_KC};
 pub use kernel::Kernel;
 pub use pack::PackB;
 #[cfg(target_arch = "x86_64")]

@@ -112,8 +112,7 @@ unsafe fn dots<T: Real>(
     k: usize,
     a: *const T,
     lda: usize,
-    b: *const T,
-    ldb: usize,
+    b: super::DotsB<T>,
     c: *mut T,
     ldc: usize,
     m: usize,
@@ -123,11 +122,11 @@ unsafe fn dots<T: Real>(
     for i in 0..m {
         let a_row = std::slice::from_raw_parts(a.add(i * lda), k);
         for j in 0..n {
-            let b_row = std::slice::from_raw_parts(b.add(j * ldb), k);
-            let sum = a_row
-                .iter()
-                .zip(b_row)
-                .fold(T::ZERO, |s, (&x, &y)| s + x * y);
+            let b_jp = |p: usize| {
+                *b.base
+                    .add(b.rows[j] + (p / b.piece) * b.pitch + p % b.piece)
+            };
+            let sum = (0..k).fold(T::ZERO, |s, p| s + a_row[p] * b_jp(p));
             let cij = c.add(i * ldc + j);
             *cij = if accumulate { *cij + sum } else { sum };
         }

@@ -37,23 +37,35 @@ pub type KernelFn<T> = unsafe fn(usize, *const T, *const T, *mut T, usize, T, T)
 pub type KernelRowsFn<T> = unsafe fn(usize, *const T, *const T, *const usize, *mut T, usize, T, T);
 
 /// The dot-product form, for a product C (+)= A B^T whose operands both lie along k (chapter 13):
-/// `(k, a, lda, b, ldb, c, ldc, m, n, accumulate)` computes, for i < m <= [`DOT_M`] and
+/// `(k, a, lda, b, c, ldc, m, n, accumulate)` computes, for i < m <= [`DOT_M`] and
 /// j < n <= [`DOT_N`],
 ///
 /// ```text
-///   C[i * ldc + j] (+)= sum_p A[i * lda + p] * B[j * ldb + p]
+///   C[i * ldc + j] (+)= sum_p A[i * lda + p] * B_j[p]
 /// ```
 ///
-/// reading no packed panel at all. SIMD kernels keep one register of partial sums per (i, j),
-/// lane l summing the p with p % LANES == l, and add the lanes up in one fixed tree at the end
-/// ([`lanes_sum`]); the p past the last full register follow one by one. The result depends on
-/// the kernel, never on threads.
+/// reading no packed panel at all; where B_j[p] lies is given by [`DotsB`]. SIMD kernels keep
+/// one register of partial sums per (i, j), lane l summing the p with p % LANES == l, and add
+/// the lanes up in one fixed tree at the end ([`lanes_sum`]); the p past the last full register
+/// follow one by one. The result depends on the kernel, never on threads, nor on whether B's
+/// rows are whole or in pieces.
 ///
 /// # Safety
-/// Row i of A holds k values from `a + i * lda`, row j of B k values from `b + j * ldb`, `c` an
+/// Row i of A holds k values from `a + i * lda`, every B_j[p] lies in B's buffer, `c` is an
 /// m x n tile with row stride `ldc`, and the CPU has the kernel's instruction set.
-pub type DotsFn<T> =
-    unsafe fn(usize, *const T, usize, *const T, usize, *mut T, usize, usize, usize, bool);
+pub type DotsFn<T> = unsafe fn(usize, *const T, usize, DotsB<T>, *mut T, usize, usize, usize, bool);
+
+/// Where the dot-product form reads the rows of B: B_j[p] is at
+/// `base + rows[j] + (p / piece) * pitch + p % piece`. A row in memory is one piece of k values;
+/// a convolution's window row is read straight from the image, one piece per output row
+/// (`piece` = W', a multiple of the lanes, `pitch` the distance between the image rows read).
+#[derive(Clone, Copy, Debug)]
+pub struct DotsB<T> {
+    pub base: *const T,
+    pub rows: [usize; DOT_N],
+    pub piece: usize,
+    pub pitch: usize,
+}
 
 /// The largest tile of the dot-product form: 4 rows of A against 3 rows of B, 12 sums. An AVX2
 /// core then holds 12 accumulators, 3 rows of B and 1 of A in its 16 registers, and each step
@@ -138,18 +150,17 @@ impl<T> Kernel<T> {
     /// # Safety
     /// As for [`DotsFn`]; [`Kernel::is_supported`] must be true.
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
     pub(crate) unsafe fn dots(
         &self,
         k: usize,
         (a, lda): (*const T, usize),
-        (b, ldb): (*const T, usize),
+        b: DotsB<T>,
         (c, ldc): (*mut T, usize),
         (m, n): (usize, usize),
         accumulate: bool,
     ) {
-        debug_assert!(m <= DOT_M && n <= DOT_N);
-        (self.dots)(k, a, lda, b, ldb, c, ldc, m, n, accumulate)
+        debug_assert!(m <= DOT_M && n <= DOT_N && b.piece > 0);
+        (self.dots)(k, a, lda, b, c, ldc, m, n, accumulate)
     }
 }
 
@@ -303,15 +314,14 @@ macro_rules! x86_dots_kernel {
             k: usize,
             a: *const $t,
             lda: usize,
-            b: *const $t,
-            ldb: usize,
+            b: super::DotsB<$t>,
             c: *mut $t,
             ldc: usize,
             m: usize,
             n: usize,
             accumulate: bool,
         ) {
-            let args = (k, a, lda, b, ldb, c, ldc, accumulate);
+            let args = (k, a, lda, b, c, ldc, accumulate);
             match (m, n) {
                 (4, 3) => $body::<4, 3>(args),
                 (4, 2) => $body::<4, 2>(args),
@@ -336,12 +346,11 @@ macro_rules! x86_dots_kernel {
         #[target_feature(enable = $features)]
         #[allow(clippy::type_complexity)]
         unsafe fn $body<const M: usize, const N: usize>(
-            (k, a, lda, b, ldb, c, ldc, accumulate): (
+            (k, a, lda, b, c, ldc, accumulate): (
                 usize,
                 *const $t,
                 usize,
-                *const $t,
-                usize,
+                super::DotsB<$t>,
                 *mut $t,
                 usize,
                 bool,
@@ -349,19 +358,31 @@ macro_rules! x86_dots_kernel {
         ) {
             let mut acc = [[$zero(); N]; M];
             let full = k - k % $lanes;
-            let mut p = 0;
-            while p < full {
-                let mut bv = [$zero(); N];
+            // Piece by piece (a whole row of B is one piece), a register of lanes at a time.
+            let (mut start, mut piece_at) = (0, 0);
+            while start < full {
+                let end = full.min(start + b.piece);
+                let mut rows = [b.base; N];
                 for j in 0..N {
-                    bv[j] = $load(b.add(j * ldb + p));
+                    rows[j] = b.base.add(b.rows[j] + piece_at);
                 }
-                for i in 0..M {
-                    let av = $load(a.add(i * lda + p));
+                let mut p = start;
+                while p < end {
+                    let q = p - start;
+                    let mut bv = [$zero(); N];
                     for j in 0..N {
-                        acc[i][j] = $fmadd(av, bv[j], acc[i][j]);
+                        bv[j] = $load(rows[j].add(q));
                     }
+                    for i in 0..M {
+                        let av = $load(a.add(i * lda + p));
+                        for j in 0..N {
+                            acc[i][j] = $fmadd(av, bv[j], acc[i][j]);
+                        }
+                    }
+                    p += $lanes;
                 }
-                p += $lanes;
+                start = end;
+                piece_at += b.pitch;
             }
             // The lanes of every register added up, $group registers at a time ($sums).
             let mut sums = [[0.0 as $t; N]; M];
@@ -381,7 +402,8 @@ macro_rules! x86_dots_kernel {
                 for j in 0..N {
                     let mut sum = sums[i][j];
                     for p in full..k {
-                        sum = (*a.add(i * lda + p)).mul_add(*b.add(j * ldb + p), sum);
+                        let b_jp = b.rows[j] + (p / b.piece) * b.pitch + p % b.piece;
+                        sum = (*a.add(i * lda + p)).mul_add(*b.base.add(b_jp), sum);
                     }
                     let cij = c.add(i * ldc + j);
                     *cij = if accumulate { *cij + sum } else { sum };

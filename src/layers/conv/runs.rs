@@ -12,7 +12,10 @@
 //!   is cut into fixed parts ([`whole_image_forward`]).
 
 use super::super::im2col::{batch_as_matrix, im2col, im2col_by_position, Columns, Window};
-use crate::gemm::{gemm, gemm_nt_by_dots, MatMut, MatRef};
+use super::panels::Arranged;
+use crate::gemm::{
+    gemm, gemm_nt_by_dots, gemm_nt_by_dots_in_place, MatMut, MatRef, RowsInPieces, DOTS_KC,
+};
 use crate::parallel::{for_each_task, threads, SharedMut};
 use crate::scalar::Real;
 use crate::scratch;
@@ -219,6 +222,17 @@ struct WeightSplit {
 /// A weight gradient slice this narrow (a layer of few input channels: 3 x 4 x 4 = 48) is taken
 /// as dot products ([`gemm_nt_by_dots`]) rather than by the blocked GEMM.
 const DOTS_MAX_COLUMNS: usize = 64;
+/// Whether a thin weight gradient of one image reads its window rows in place: every channel
+/// in the slice, and output rows a whole number of vector registers long that pack evenly into
+/// a block of the dot products (so that the sums are those of the written rows).
+fn window_rows_in_place(win: &Window, slice: &Range<usize>, columns_w: usize) -> bool {
+    columns_w <= DOTS_MAX_COLUMNS
+        && slice.len() == win.channels
+        && win.h_out > 1
+        && win.w_out.is_multiple_of(8)
+        && DOTS_KC.is_multiple_of(win.w_out)
+}
+
 /// About this many tasks: enough to keep every core of a small machine busy and balanced.
 const WEIGHT_TASKS: usize = 16;
 /// A slice has at least this many columns of grad_W, so that a task's GEMM stays efficient.
@@ -313,6 +327,25 @@ pub(super) fn weight_gradient_by_runs<T: Real>(
         });
         for (j, images) in products.enumerate() {
             let (g, width) = (images.len(), images.len() * positions);
+            if g == 1 && window_rows_in_place(win, slice, columns_w) {
+                // The window rows read straight from the arranged image, one piece per output
+                // row: no column matrix (chapter 13). The same sums as on the written rows.
+                let pixels = Arranged::new(x.as_slice(), win, images.clone(), Columns::ByImage);
+                let first = pixels.position_offset(win, 0, 0, 0);
+                let rows: Vec<usize> = (0..columns_w)
+                    .map(|r| first + pixels.tap_offset(r / taps, (r % taps) / win.kw, r % win.kw))
+                    .collect();
+                let window_rows = RowsInPieces {
+                    values: pixels.values(),
+                    rows: &rows,
+                    piece: win.w_out,
+                    pitch: pixels.position_offset(win, 0, 1, 0) - first,
+                };
+                let g_mat = images_of(grad_output.as_slice(), c_out * positions, &images);
+                let part = MatMut::new(part, c_out, columns_w);
+                gemm_nt_by_dots_in_place(g_mat, &window_rows, width, j > 0, part);
+                continue;
+            }
             // cols: [slice columns, g*H'W'], the rows of im2col for this slice's channels
             let mut cols = scratch::buffer(columns_w * width);
             let g_mat = if g == 1 {
@@ -367,4 +400,64 @@ pub(super) fn weight_gradient_by_runs<T: Real>(
             grad.iter_mut().zip(sum.iter()).for_each(|(g, &s)| *g += s);
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::conv::conv2d_backward_weight;
+    use crate::rng::Rng;
+    use proptest::prelude::*;
+
+    /// The weight gradient of a thin layer, its window rows read in place from the image,
+    /// against the dot products of the rows im2col writes out: the same bits.
+    fn in_place_matches_written(
+        (c, c_out, h_out, w_out): (usize, usize, usize, usize),
+        (k, s, p): (usize, usize, usize),
+        seed: u64,
+    ) {
+        let (h, w) = ((h_out - 1) * s + k - 2 * p, (w_out - 1) * s + k - 2 * p);
+        let win = Window {
+            channels: c,
+            h,
+            w,
+            kh: k,
+            kw: k,
+            sh: s,
+            sw: s,
+            ph: p,
+            pw: p,
+            h_out,
+            w_out,
+        };
+        let rows = win.rows();
+        assert!(window_rows_in_place(&win, &(0..c), rows), "{win:?}");
+        let mut rng = Rng::new(seed);
+        let x = Tensor::<f32>::from_fn(&[1, c, h, w], |_| rng.gaussian() as f32);
+        let g = Tensor::<f32>::from_fn(&[1, c_out, h_out, w_out], |_| rng.gaussian() as f32);
+        let mut got = Tensor::zeros(&[c_out, c, k, k]);
+        conv2d_backward_weight(&x, &g, (s, s), (p, p), &mut got, None);
+        let mut cols = vec![0.0; rows * win.positions()];
+        im2col(x.as_slice(), &win, 0..1, 0..c, &mut cols);
+        let mut want = vec![0.0; c_out * rows];
+        let want_mat = MatMut::new(&mut want, c_out, rows);
+        gemm_nt_by_dots(g.as_slice(), &cols, win.positions(), false, want_mat);
+        assert!(
+            got.as_slice() == want.as_slice(),
+            "{win:?}: the gradient from rows in place differs from the one from written rows"
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(40) })]
+
+        #[test]
+        fn window_rows_read_in_place_give_the_bits_of_written_rows(
+            c in 1usize..=4, c_out in 1usize..10, h_out in 2usize..12,
+            w_out in prop_oneof![Just(8usize), Just(16), Just(32)],
+            k in 3usize..=4, s in 1usize..=2, p in 0usize..=1, seed in any::<u64>(),
+        ) {
+            in_place_matches_written((c, c_out, h_out, w_out), (k, s, p), seed);
+        }
+    }
 }
