@@ -30,6 +30,7 @@
 mod direct;
 mod panels;
 mod runs;
+mod thin_out;
 
 use super::im2col::{batch_as_matrix, fold_run, matrix_to_batch, Columns, Window};
 use super::{Layer, Param};
@@ -253,14 +254,30 @@ pub fn conv2d_backward_input<T: Real>(
     let mut grad_input = RunOutput::new(&x_shape);
     let grad_runs = grad_input.runs();
     let groups = image_groups(n, &win);
-    // Thin inputs: W^T packed once, G read in place (chapter 13).
+    // Three input channels: phase by phase, straight from G (chapter 13).
+    let thin = thin_out::applies::<T>(&win, c_out)
+        .then(|| thin_out::ThinOutput::new(weight.as_slice(), &win, c_out));
+    // Other thin inputs: W^T packed once, G read in place (chapter 13).
     let in_place = groups
         .iter()
         .all(|images| {
             let columns = Columns::for_run(&win, images.len());
-            direct::input_columns_apply::<T>(&win, columns, c_out, images.len() * positions)
+            thin.is_none()
+                && direct::input_columns_apply::<T>(&win, columns, c_out, images.len() * positions)
         })
         .then(|| direct::DirectWeights::of(w_mat.t()));
+    if let Some(thin) = &thin {
+        // Its own runs: the GEMM's are cut by the size of the column matrix, never written here.
+        let runs = thin_out::runs(n);
+        for_each_run(&runs, |images| {
+            let g_run = images_of(grad_output.as_slice(), c_out * positions, &images);
+            // SAFETY: runs are disjoint ranges of images; this task alone writes
+            // grad_input[images], every value of them.
+            let grad_run = unsafe { grad_runs.images_uninit(&images) };
+            thin.input_gradient_run(g_run, grad_run);
+        });
+        return grad_input.finish();
+    }
     for_each_run(&groups, |images| {
         let (g, width) = (images.len(), images.len() * positions);
         let columns = Columns::for_run(&win, g);

@@ -14,6 +14,8 @@ pub(super) const F32: Kernel<f32> = Kernel {
     run: tile::<f32>,
     run_rows: tile_rows::<f32>,
     dots: dots::<f32>,
+    thin: thin::<f32>,
+    thin_width: 32,
     supported: always,
 };
 
@@ -24,6 +26,8 @@ pub(super) const F64: Kernel<f64> = Kernel {
     run: tile::<f64>,
     run_rows: tile_rows::<f64>,
     dots: dots::<f64>,
+    thin: thin::<f64>,
+    thin_width: 16,
     supported: always,
 };
 
@@ -130,5 +134,41 @@ unsafe fn dots<T: Real>(
             let cij = c.add(i * ldc + j);
             *cij = if accumulate { *cij + sum } else { sum };
         }
+    }
+}
+
+/// The thin-output form, plainly: `width / THIN_VECTORS` values per register.
+///
+/// # Safety
+/// See [`super::ThinFn`].
+unsafe fn thin<T: Real>(
+    segments: *const super::ThinSegment<T>,
+    n_segments: usize,
+    b: *const T,
+    stride: usize,
+    vec_at: *const usize,
+    c: *mut T,
+    ldc: usize,
+) {
+    use super::{THIN_M, THIN_VECTORS};
+    let lanes = if std::mem::size_of::<T>() == 4 { 8 } else { 4 };
+    let segments = std::slice::from_raw_parts(segments, n_segments);
+    let at = std::slice::from_raw_parts(vec_at, THIN_VECTORS);
+    let mut acc = [[T::ZERO; 8 * THIN_VECTORS]; THIN_M];
+    for segment in segments {
+        for p in 0..segment.k {
+            let row = b.add(segment.b_offset + p * stride);
+            for (i, acc) in acc.iter_mut().enumerate() {
+                let a = *segment.a.add(p * THIN_M + i);
+                for (v, &offset) in at.iter().enumerate() {
+                    for l in 0..lanes {
+                        acc[v * lanes + l] += a * *row.add(offset + l);
+                    }
+                }
+            }
+        }
+    }
+    for (i, acc) in acc.iter().enumerate() {
+        std::ptr::copy_nonoverlapping(acc.as_ptr(), c.add(i * ldc), THIN_VECTORS * lanes);
     }
 }

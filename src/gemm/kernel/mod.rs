@@ -73,6 +73,39 @@ pub struct DotsB<T> {
 pub const DOT_M: usize = 4;
 pub const DOT_N: usize = 3;
 
+/// One part of the thin-output form's sum: `k` steps, A's values packed `[k][THIN_M]` at `a`,
+/// and B's row p at `b_offset + p * stride` (plus each register's own offset).
+#[derive(Clone, Copy, Debug)]
+pub struct ThinSegment<T> {
+    pub k: usize,
+    pub a: *const T,
+    pub b_offset: usize,
+}
+
+/// The thin-output form, for a product whose C has only [`THIN_M`] rows (chapter 13: the input
+/// gradient of a layer that reads an RGB image): `(segments, n_segments, b, stride, vec_at, c,
+/// ldc)` computes a tile of THIN_M rows by [`THIN_VECTORS`] registers,
+///
+/// ```text
+///   C[i * ldc + v * LANES + l] = sum over the segments s in order, and p < k_s in order, of
+///                                a_s[p * THIN_M + i] * b[off_s + p * stride + vec_at[v] + l]
+/// ```
+///
+/// Each register v of a row of C reads its own place in B's rows, so a tile may cover the ends
+/// of two image rows. 12 accumulators, 3 broadcasts of A and 1 register of B fill the 16
+/// registers of AVX2; each step does 12 fused multiply-adds against 7 loads.
+///
+/// # Safety
+/// Every segment's A holds k * THIN_M values, every value of B read lies in its buffer, `c` is
+/// a THIN_M x (THIN_VECTORS * LANES) tile with row stride `ldc`, and the CPU has the kernel's
+/// instruction set.
+pub type ThinFn<T> =
+    unsafe fn(*const ThinSegment<T>, usize, *const T, usize, *const usize, *mut T, usize);
+
+/// Rows of C in a tile of the thin-output form, and vector registers per row.
+pub const THIN_M: usize = 3;
+pub const THIN_VECTORS: usize = 4;
+
 /// The lanes of a register of partial sums added up pairwise, neighbours first: for 8 lanes
 /// ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)), the order in which horizontal adds of a
 /// vector unit take them. The SIMD dot kernels add in this order.
@@ -97,6 +130,9 @@ pub struct Kernel<T> {
     run: KernelFn<T>,
     run_rows: KernelRowsFn<T>,
     dots: DotsFn<T>,
+    thin: ThinFn<T>,
+    /// Columns of C in a tile of the thin-output form ([`THIN_VECTORS`] registers).
+    pub thin_width: usize,
     /// Whether this CPU can run it.
     supported: fn() -> bool,
 }
@@ -161,6 +197,29 @@ impl<T> Kernel<T> {
     ) {
         debug_assert!(m <= DOT_M && n <= DOT_N && b.piece > 0);
         (self.dots)(k, a, lda, b, c, ldc, m, n, accumulate)
+    }
+
+    /// Runs the thin-output form on one tile.
+    ///
+    /// # Safety
+    /// As for [`ThinFn`]; [`Kernel::is_supported`] must be true.
+    #[inline(always)]
+    pub(crate) unsafe fn thin(
+        &self,
+        segments: &[ThinSegment<T>],
+        (b, stride): (*const T, usize),
+        vec_at: &[usize; THIN_VECTORS],
+        (c, ldc): (*mut T, usize),
+    ) {
+        (self.thin)(
+            segments.as_ptr(),
+            segments.len(),
+            b,
+            stride,
+            vec_at.as_ptr(),
+            c,
+            ldc,
+        )
     }
 }
 
@@ -414,6 +473,51 @@ macro_rules! x86_dots_kernel {
 }
 #[cfg(target_arch = "x86_64")]
 use x86_dots_kernel;
+
+/// Writes one x86 SIMD kernel of the thin-output form ([`ThinFn`]).
+#[cfg(target_arch = "x86_64")]
+macro_rules! x86_thin_kernel {
+    ($name:ident, $features:literal, $t:ty, $lanes:literal, $vec:ty, $zero:ident, $load:ident,
+     $store:ident, $splat:ident, $fmadd:ident) => {
+        /// # Safety
+        /// See [`super::ThinFn`].
+        #[target_feature(enable = $features)]
+        pub(super) unsafe fn $name(
+            segments: *const super::ThinSegment<$t>,
+            n_segments: usize,
+            b: *const $t,
+            stride: usize,
+            vec_at: *const usize,
+            c: *mut $t,
+            ldc: usize,
+        ) {
+            let at = [*vec_at, *vec_at.add(1), *vec_at.add(2), *vec_at.add(3)];
+            let mut acc = [[$zero(); 4]; 3];
+            for s in 0..n_segments {
+                let segment = *segments.add(s);
+                let (mut a, mut row) = (segment.a, b.add(segment.b_offset));
+                for _ in 0..segment.k {
+                    let (a0, a1, a2) = ($splat(*a), $splat(*a.add(1)), $splat(*a.add(2)));
+                    for v in 0..4 {
+                        let bv = $load(row.add(at[v]));
+                        acc[0][v] = $fmadd(a0, bv, acc[0][v]);
+                        acc[1][v] = $fmadd(a1, bv, acc[1][v]);
+                        acc[2][v] = $fmadd(a2, bv, acc[2][v]);
+                    }
+                    a = a.add(3);
+                    row = row.add(stride);
+                }
+            }
+            for i in 0..3 {
+                for v in 0..4 {
+                    $store(c.add(i * ldc + v * $lanes), acc[i][v]);
+                }
+            }
+        }
+    };
+}
+#[cfg(target_arch = "x86_64")]
+use x86_thin_kernel;
 
 #[cfg(test)]
 mod tests {

@@ -26,6 +26,8 @@ pub(super) const F32: Kernel<f32> = Kernel {
     run: tile_f32,
     run_rows: tile_rows_f32,
     dots: dots_f32,
+    thin: thin_f32,
+    thin_width: 32,
     supported,
 };
 
@@ -36,6 +38,8 @@ pub(super) const F64: Kernel<f64> = Kernel {
     run: tile_f64,
     run_rows: tile_rows_f64,
     dots: dots_f64,
+    thin: thin_f64,
+    thin_width: 16,
     supported,
 };
 
@@ -125,3 +129,28 @@ unsafe fn lane_sums_f64(v: [__m256d; 2]) -> [f64; 2] {
     _mm_storeu_pd(out.as_mut_ptr(), halves);
     out
 }
+
+super::x86_thin_kernel!(
+    thin_f32,
+    "avx2,fma",
+    f32,
+    8,
+    __m256,
+    _mm256_setzero_ps,
+    _mm256_loadu_ps,
+    _mm256_storeu_ps,
+    _mm256_set1_ps,
+    _mm256_fmadd_ps
+);
+super::x86_thin_kernel!(
+    thin_f64,
+    "avx2,fma",
+    f64,
+    4,
+    __m256d,
+    _mm256_setzero_pd,
+    _mm256_loadu_pd,
+    _mm256_storeu_pd,
+    _mm256_set1_pd,
+    _mm256_fmadd_pd
+);

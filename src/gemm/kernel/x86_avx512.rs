@@ -19,6 +19,8 @@ pub(super) const F32: Kernel<f32> = Kernel {
     // Every AVX-512 CPU has AVX2 and FMA, and 12 sums of 16 lanes would gain nothing: the
     // dot-product form serves short tiles, whose time is in the loads.
     dots: super::x86_avx2::dots_f32,
+    thin: super::x86_avx2::thin_f32,
+    thin_width: 32,
     supported,
 };
 
@@ -29,6 +31,8 @@ pub(super) const F64: Kernel<f64> = Kernel {
     run: tile_f64,
     run_rows: tile_rows_f64,
     dots: super::x86_avx2::dots_f64,
+    thin: super::x86_avx2::thin_f64,
+    thin_width: 16,
     supported,
 };
 
