@@ -74,12 +74,16 @@ pub const DOT_M: usize = 4;
 pub const DOT_N: usize = 3;
 
 /// One part of the thin-output form's sum: `k` steps, A's values packed `[k][THIN_M]` at `a`,
-/// and B's row p at `b_offset + p * stride` (plus each register's own offset).
+/// and B's row p at `b_offset + p * stride` (plus each register's own offset). Before its
+/// steps, the kernel asks for the `prefetch_lines` 64-byte lines from `prefetch` on to be
+/// brought into the cache (data that a later product reads from memory; none if 0).
 #[derive(Clone, Copy, Debug)]
 pub struct ThinSegment<T> {
     pub k: usize,
     pub a: *const T,
     pub b_offset: usize,
+    pub prefetch: *const T,
+    pub prefetch_lines: usize,
 }
 
 /// The thin-output form, for a product whose C has only [`THIN_M`] rows (chapter 13: the input
@@ -495,6 +499,10 @@ macro_rules! x86_thin_kernel {
             let mut acc = [[$zero(); 4]; 3];
             for s in 0..n_segments {
                 let segment = *segments.add(s);
+                for line in 0..segment.prefetch_lines {
+                    let at = segment.prefetch.cast::<i8>().wrapping_add(64 * line);
+                    _mm_prefetch::<_MM_HINT_T1>(at);
+                }
                 let (mut a, mut row) = (segment.a, b.add(segment.b_offset));
                 for _ in 0..segment.k {
                     let (a0, a1, a2) = ($splat(*a), $splat(*a.add(1)), $splat(*a.add(2)));

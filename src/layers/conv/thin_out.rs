@@ -180,6 +180,17 @@ impl<T: Real> ThinOutput<T> {
         let mut segments = Vec::with_capacity(taps_per_phase);
         for (image, out) in out.chunks_exact_mut(x_len).enumerate() {
             with_avx2(|| self.copy_into_margins(&g_run[image * g_len..][..g_len], &mut copy));
+            // While this image is multiplied, the next one's G comes from memory into the
+            // cache, a few lines before each part of each tile: a copy of it would otherwise
+            // wait for memory, a fifth of the pass for W64.
+            let next = g_run
+                .get((image + 1) * g_len..(image + 2) * g_len)
+                .unwrap_or(&[]);
+            let parts =
+                self.taps.len() * taps_per_phase * (c_in / THIN_M) * positions.div_ceil(width);
+            let lines = (next.len() * std::mem::size_of::<T>()).div_ceil(64);
+            let per_part = lines.div_ceil(parts.max(1));
+            let mut part = 0;
             for (phase, taps) in self.taps.iter().enumerate() {
                 for group in 0..c_in / THIN_M {
                     let a_first = (phase * (c_in / THIN_M) + group) * taps.len();
@@ -195,10 +206,17 @@ impl<T: Real> ThinOutput<T> {
                         segments.clear();
                         for (t, &(dy, dx)) in taps.iter().enumerate() {
                             let shift = dy * self.row_len as isize + dx;
+                            let first_line = (part * per_part).min(lines);
+                            let prefetch_lines = per_part.min(lines - first_line);
+                            part += 1;
                             segments.push(ThinSegment {
                                 k: c_out,
                                 a: self.packed[(a_first + t) * c_out * THIN_M..].as_ptr(),
                                 b_offset: (first as isize + shift) as usize,
+                                prefetch: next
+                                    .as_ptr()
+                                    .wrapping_add(first_line * 64 / std::mem::size_of::<T>()),
+                                prefetch_lines,
                             });
                         }
                         let c = (group * THIN_M * phases + phase) * positions + q0;
