@@ -179,7 +179,10 @@ impl<T: Real> ThinOutput<T> {
         let taps_per_phase = self.taps.first().map_or(0, Vec::len);
         let mut segments = Vec::with_capacity(taps_per_phase);
         for (image, out) in out.chunks_exact_mut(x_len).enumerate() {
-            with_avx2(|| self.copy_into_margins(&g_run[image * g_len..][..g_len], &mut copy));
+            with_avx2(
+                #[inline(always)]
+                || self.copy_into_margins(&g_run[image * g_len..][..g_len], &mut copy),
+            );
             // While this image is multiplied, the next one's G comes from memory into the
             // cache, a few lines before each part of each tile: a copy of it would otherwise
             // wait for memory, a fifth of the pass for W64.
@@ -188,7 +191,7 @@ impl<T: Real> ThinOutput<T> {
                 .unwrap_or(&[]);
             let parts =
                 self.taps.len() * taps_per_phase * (c_in / THIN_M) * positions.div_ceil(width);
-            let lines = (next.len() * std::mem::size_of::<T>()).div_ceil(64);
+            let lines = std::mem::size_of_val(next).div_ceil(64);
             let per_part = lines.div_ceil(parts.max(1));
             let mut part = 0;
             for (phase, taps) in self.taps.iter().enumerate() {
@@ -237,7 +240,10 @@ impl<T: Real> ThinOutput<T> {
             // grad_x[c, S i + py, S j + px] = plane (c, (py, px))[i, j].
             for (c, x_plane) in out.chunks_exact_mut(win.h * win.w).enumerate() {
                 let planes = &planes[c * phases * positions..][..phases * positions];
-                with_avx2(|| interleave(planes, s, hp, wp, x_plane));
+                with_avx2(
+                    #[inline(always)]
+                    || interleave(planes, s, hp, wp, x_plane),
+                );
             }
         }
         // SAFETY: every value of every image was written just above (the phases cover each
@@ -282,6 +288,7 @@ fn copy_run<T: Real>(dst: &mut [T], src: &[T]) {
 
 /// The S * S phase planes of one channel ([phase][hp][wp]) interleaved into its plane of
 /// grad_x ([S hp][S wp]): pixel (S i + py, S j + px) is phase (py, px)'s (i, j).
+#[inline(always)]
 fn interleave<T: Real>(
     planes: &[T],
     s: usize,
