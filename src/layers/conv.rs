@@ -161,12 +161,13 @@ pub fn conv2d_forward<T: Real>(
         .iter()
         .all(|images| direct::applies::<T>(&win, Columns::for_run(&win, images.len()), c_out))
         .then(|| direct::DirectWeights::new(weight.as_slice(), c_out, rows));
+    let stream = direct::stream_output::<T>(y_shape.iter().product());
     for_each_run(&groups, |images| {
         let (g, width) = (images.len(), images.len() * positions);
         if let Some(weights) = &direct {
             // SAFETY: runs are disjoint ranges of images; this task alone writes y[images].
             let y_run = unsafe { y_runs.images_uninit(&images) };
-            let y_run = direct::forward_run(x.as_slice(), &win, images, weights, y_run);
+            let y_run = direct::forward_run(x.as_slice(), &win, images, weights, y_run, stream);
             if let Some(bias) = bias {
                 for (plane, &b) in y_run.chunks_exact_mut(positions).zip(bias.iter().cycle()) {
                     plane.iter_mut().for_each(|v| *v += b);

@@ -125,6 +125,20 @@ pub fn lanes_sum<T: Real, const L: usize>(mut lanes: [T; L]) -> T {
     lanes[0]
 }
 
+/// The alignment, in bytes, that the rows of a tile stored past the caches need.
+pub const STREAM_ALIGN: usize = 32;
+
+/// Makes every store past the caches that this thread made visible to the others, as a plain
+/// store is (x86 `sfence`; nothing elsewhere).
+#[inline(always)]
+pub fn store_fence() {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE is part of x86-64.
+    unsafe {
+        std::arch::x86_64::_mm_sfence();
+    }
+}
+
 /// A micro-kernel and its tile size.
 pub struct Kernel<T> {
     /// A name for tables and test messages, e.g. "avx2-fma 6x16".
@@ -133,6 +147,9 @@ pub struct Kernel<T> {
     pub nr: usize,
     run: KernelFn<T>,
     run_rows: KernelRowsFn<T>,
+    /// [`KernelRowsFn`] with C written by non-temporal stores, past the caches, where the CPU
+    /// has them: C's rows must start on a multiple of [`STREAM_ALIGN`] bytes, and beta be 0.
+    run_rows_stream: Option<KernelRowsFn<T>>,
     dots: DotsFn<T>,
     thin: ThinFn<T>,
     /// Columns of C in a tile of the thin-output form ([`THIN_VECTORS`] registers).
@@ -185,6 +202,12 @@ impl<T> Kernel<T> {
         (self.run_rows)(k, a, b, offsets, c, rsc, alpha, beta)
     }
 
+    /// Whether [`Kernel::run_rows_stream`] stores past the caches (otherwise it is
+    /// [`Kernel::run_rows`]).
+    pub fn streams(&self) -> bool {
+        self.run_rows_stream.is_some()
+    }
+
     /// Runs the dot-product form on one tile of at most [`DOT_M`] x [`DOT_N`].
     ///
     /// # Safety
@@ -224,6 +247,30 @@ impl<T> Kernel<T> {
             c,
             ldc,
         )
+    }
+}
+
+impl<T: Real> Kernel<T> {
+    /// [`Kernel::run_rows`] with beta 0, its tile stored past the caches when the kernel can
+    /// ([`Kernel::streams`]): the same values, for an output far larger than the caches that
+    /// nobody reads soon. A stored tile may reach memory late: call [`store_fence`] before
+    /// another thread reads it.
+    ///
+    /// # Safety
+    /// As for [`KernelRowsFn`]; `c` and `c + rsc` start on a multiple of [`STREAM_ALIGN`]
+    /// bytes; [`Kernel::is_supported`] must be true.
+    #[inline(always)]
+    pub(crate) unsafe fn run_rows_stream(
+        &self,
+        k: usize,
+        a: *const T,
+        b: *const T,
+        offsets: *const usize,
+        c: *mut T,
+        rsc: usize,
+    ) {
+        let run = self.run_rows_stream.unwrap_or(self.run_rows);
+        run(k, a, b, offsets, c, rsc, T::ONE, T::ZERO)
     }
 }
 
@@ -296,6 +343,26 @@ macro_rules! x86_tile_kernel {
                 k, a, |p: usize| b.add(p * NR), c, rsc, alpha, beta)
         }
 
+        /// # Safety
+        /// See [`super::KernelRowsFn`].
+        #[target_feature(enable = $features)]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $rows(
+            k: usize,
+            a: *const $t,
+            b: *const $t,
+            offsets: *const usize,
+            c: *mut $t,
+            rsc: usize,
+            alpha: $t,
+            beta: $t,
+        ) {
+            super::x86_tile_kernel!(@body $t, $mr, $lanes, $vec, $zero, $load, $store, $splat, $fmadd, $mul;
+                k, a, |p: usize| b.add(*offsets.add(p)), c, rsc, alpha, beta)
+        }
+    };
+    (rows_only $rows:ident, $features:literal, $t:ty, $mr:literal, $lanes:literal, $vec:ty, $zero:ident,
+     $load:ident, $store:ident, $splat:ident, $fmadd:ident, $mul:ident) => {
         /// # Safety
         /// See [`super::KernelRowsFn`].
         #[target_feature(enable = $features)]

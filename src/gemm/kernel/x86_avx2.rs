@@ -25,6 +25,7 @@ pub(super) const F32: Kernel<f32> = Kernel {
     nr: 16,
     run: tile_f32,
     run_rows: tile_rows_f32,
+    run_rows_stream: Some(tile_rows_stream_f32),
     dots: dots_f32,
     thin: thin_f32,
     thin_width: 32,
@@ -37,6 +38,7 @@ pub(super) const F64: Kernel<f64> = Kernel {
     nr: 8,
     run: tile_f64,
     run_rows: tile_rows_f64,
+    run_rows_stream: Some(tile_rows_stream_f64),
     dots: dots_f64,
     thin: thin_f64,
     thin_width: 16,
@@ -69,6 +71,36 @@ super::x86_tile_kernel!(
     _mm256_setzero_pd,
     _mm256_loadu_pd,
     _mm256_storeu_pd,
+    _mm256_set1_pd,
+    _mm256_fmadd_pd,
+    _mm256_mul_pd
+);
+
+// The same tiles, stored past the caches (the rows must start on 32 bytes).
+super::x86_tile_kernel!(
+    rows_only tile_rows_stream_f32,
+    "avx2,fma",
+    f32,
+    6,
+    8,
+    __m256,
+    _mm256_setzero_ps,
+    _mm256_loadu_ps,
+    _mm256_stream_ps,
+    _mm256_set1_ps,
+    _mm256_fmadd_ps,
+    _mm256_mul_ps
+);
+super::x86_tile_kernel!(
+    rows_only tile_rows_stream_f64,
+    "avx2,fma",
+    f64,
+    6,
+    4,
+    __m256d,
+    _mm256_setzero_pd,
+    _mm256_loadu_pd,
+    _mm256_stream_pd,
     _mm256_set1_pd,
     _mm256_fmadd_pd,
     _mm256_mul_pd

@@ -16,6 +16,7 @@ pub(super) const F32: Kernel<f32> = Kernel {
     nr: 32,
     run: tile_f32,
     run_rows: tile_rows_f32,
+    run_rows_stream: None,
     // Every AVX-512 CPU has AVX2 and FMA, and 12 sums of 16 lanes would gain nothing: the
     // dot-product form serves short tiles, whose time is in the loads.
     dots: super::x86_avx2::dots_f32,
@@ -30,6 +31,7 @@ pub(super) const F64: Kernel<f64> = Kernel {
     nr: 16,
     run: tile_f64,
     run_rows: tile_rows_f64,
+    run_rows_stream: None,
     dots: super::x86_avx2::dots_f64,
     thin: super::x86_avx2::thin_f64,
     thin_width: 16,
