@@ -45,6 +45,31 @@ pub(crate) struct Window {
 }
 
 impl Window {
+    /// A square k x k window of stride s and padding p over `channels` maps of h x w, with its
+    /// output size (for tests).
+    #[cfg(test)]
+    pub(crate) fn square(
+        channels: usize,
+        (h, w): (usize, usize),
+        k: usize,
+        s: usize,
+        p: usize,
+    ) -> Self {
+        Window {
+            channels,
+            h,
+            w,
+            kh: k,
+            kw: k,
+            sh: s,
+            sw: s,
+            ph: p,
+            pw: p,
+            h_out: (h + 2 * p - k) / s + 1,
+            w_out: (w + 2 * p - k) / s + 1,
+        }
+    }
+
     /// Rows of the column matrix: one per (channel, kernel row, kernel column).
     pub fn rows(&self) -> usize {
         self.channels * self.kh * self.kw
@@ -663,19 +688,7 @@ mod tests {
     use super::*;
 
     fn window(h: usize, w: usize, k: usize, s: usize, p: usize) -> Window {
-        Window {
-            channels: 2,
-            h,
-            w,
-            kh: k,
-            kw: k,
-            sh: s,
-            sw: s,
-            ph: p,
-            pw: p,
-            h_out: (h + 2 * p - k) / s + 1,
-            w_out: (w + 2 * p - k) / s + 1,
-        }
+        Window::square(2, (h, w), k, s, p)
     }
 
     /// The definition, one bounds test per element.

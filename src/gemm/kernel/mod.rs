@@ -321,11 +321,13 @@ fn always() -> bool {
 /// Writes one x86 SIMD kernel: an MR x (2 * LANES) tile, two vector registers per row of C.
 /// The AVX2 and AVX-512 kernels are this one body with different intrinsics, and each comes in
 /// two forms that differ only in where row p of B is read: `$name` from a packed panel
-/// ([`KernelFn`]), `$rows` from `b + offsets[p]` ([`KernelRowsFn`]).
+/// ([`KernelFn`]), `$rows` from `b + offsets[p]` ([`KernelRowsFn`]). Given `stream: $srows =
+/// $sstore`, a third form `$srows` is `$rows` with its tile stored by `$sstore` (past the caches).
 #[cfg(target_arch = "x86_64")]
 macro_rules! x86_tile_kernel {
     ($name:ident, $rows:ident, $features:literal, $t:ty, $mr:literal, $lanes:literal, $vec:ty, $zero:ident,
-     $load:ident, $store:ident, $splat:ident, $fmadd:ident, $mul:ident) => {
+     $load:ident, $store:ident, $splat:ident, $fmadd:ident, $mul:ident
+     $(, stream: $srows:ident = $sstore:ident)?) => {
         /// # Safety
         /// See [`super::KernelFn`].
         #[target_feature(enable = $features)]
@@ -343,25 +345,12 @@ macro_rules! x86_tile_kernel {
                 k, a, |p: usize| b.add(p * NR), c, rsc, alpha, beta)
         }
 
-        /// # Safety
-        /// See [`super::KernelRowsFn`].
-        #[target_feature(enable = $features)]
-        #[allow(clippy::too_many_arguments)]
-        unsafe fn $rows(
-            k: usize,
-            a: *const $t,
-            b: *const $t,
-            offsets: *const usize,
-            c: *mut $t,
-            rsc: usize,
-            alpha: $t,
-            beta: $t,
-        ) {
-            super::x86_tile_kernel!(@body $t, $mr, $lanes, $vec, $zero, $load, $store, $splat, $fmadd, $mul;
-                k, a, |p: usize| b.add(*offsets.add(p)), c, rsc, alpha, beta)
-        }
+        super::x86_tile_kernel!(@rows $rows, $features, $t, $mr, $lanes, $vec, $zero, $load, $store,
+            $splat, $fmadd, $mul);
+        $(super::x86_tile_kernel!(@rows $srows, $features, $t, $mr, $lanes, $vec, $zero, $load,
+            $sstore, $splat, $fmadd, $mul);)?
     };
-    (rows_only $rows:ident, $features:literal, $t:ty, $mr:literal, $lanes:literal, $vec:ty, $zero:ident,
+    (@rows $rows:ident, $features:literal, $t:ty, $mr:literal, $lanes:literal, $vec:ty, $zero:ident,
      $load:ident, $store:ident, $splat:ident, $fmadd:ident, $mul:ident) => {
         /// # Safety
         /// See [`super::KernelRowsFn`].

@@ -58,7 +58,8 @@ super::x86_tile_kernel!(
     _mm256_storeu_ps,
     _mm256_set1_ps,
     _mm256_fmadd_ps,
-    _mm256_mul_ps
+    _mm256_mul_ps,
+    stream: tile_rows_stream_f32 = _mm256_stream_ps
 );
 super::x86_tile_kernel!(
     tile_f64,
@@ -73,37 +74,8 @@ super::x86_tile_kernel!(
     _mm256_storeu_pd,
     _mm256_set1_pd,
     _mm256_fmadd_pd,
-    _mm256_mul_pd
-);
-
-// The same tiles, stored past the caches (the rows must start on 32 bytes).
-super::x86_tile_kernel!(
-    rows_only tile_rows_stream_f32,
-    "avx2,fma",
-    f32,
-    6,
-    8,
-    __m256,
-    _mm256_setzero_ps,
-    _mm256_loadu_ps,
-    _mm256_stream_ps,
-    _mm256_set1_ps,
-    _mm256_fmadd_ps,
-    _mm256_mul_ps
-);
-super::x86_tile_kernel!(
-    rows_only tile_rows_stream_f64,
-    "avx2,fma",
-    f64,
-    6,
-    4,
-    __m256d,
-    _mm256_setzero_pd,
-    _mm256_loadu_pd,
-    _mm256_stream_pd,
-    _mm256_set1_pd,
-    _mm256_fmadd_pd,
-    _mm256_mul_pd
+    _mm256_mul_pd,
+    stream: tile_rows_stream_f64 = _mm256_stream_pd
 );
 
 super::x86_dots_kernel!(

@@ -429,19 +429,7 @@ mod tests {
     /// tile streams (on a CPU whose kernel can).
     #[test]
     fn an_output_stored_past_the_caches_is_the_same() {
-        let win = Window {
-            channels: 3,
-            h: 16,
-            w: 16,
-            kh: 4,
-            kw: 4,
-            sh: 2,
-            sw: 2,
-            ph: 1,
-            pw: 1,
-            h_out: 8,
-            w_out: 8,
-        };
+        let win = Window::square(3, (16, 16), 4, 2, 1);
         let (n, c_out) = (3, 13);
         let mut rng = crate::rng::Rng::new(11);
         let x: Vec<f32> = (0..n * 3 * 16 * 16)

@@ -417,19 +417,7 @@ mod tests {
         seed: u64,
     ) {
         let (h, w) = ((h_out - 1) * s + k - 2 * p, (w_out - 1) * s + k - 2 * p);
-        let win = Window {
-            channels: c,
-            h,
-            w,
-            kh: k,
-            kw: k,
-            sh: s,
-            sw: s,
-            ph: p,
-            pw: p,
-            h_out,
-            w_out,
-        };
+        let win = Window::square(c, (h, w), k, s, p);
         let rows = win.rows();
         assert!(window_rows_in_place(&win, &(0..c), rows), "{win:?}");
         let mut rng = Rng::new(seed);

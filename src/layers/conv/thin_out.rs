@@ -372,20 +372,8 @@ mod tests {
         if h + 2 * p < k {
             return;
         }
-        let (h_out, w_out) = ((h + 2 * p - k) / s + 1, (w + 2 * p - k) / s + 1);
-        let win = Window {
-            channels: c_in,
-            h,
-            w,
-            kh: k,
-            kw: k,
-            sh: s,
-            sw: s,
-            ph: p,
-            pw: p,
-            h_out,
-            w_out,
-        };
+        let win = Window::square(c_in, (h, w), k, s, p);
+        let (h_out, w_out) = (win.h_out, win.w_out);
         assert!(
             applies::<f32>(&win, c_out) && applies::<f64>(&win, c_out),
             "{win:?}"
