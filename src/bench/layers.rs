@@ -7,7 +7,7 @@
 //! the same count: 2 N C_out H' W' C_in kH kW (for a transposed convolution, the count of the
 //! convolution it is the adjoint of).
 
-use super::{median_seconds, thread_counts, Peak, Timing};
+use super::{median, sample_seconds, thread_counts, Peak, Timing};
 use crate::layers::conv::{
     conv2d_backward_input, conv2d_backward_weight, conv2d_forward, conv2d_output_size,
 };
@@ -122,9 +122,50 @@ pub struct LayerRow {
     pub fraction_of_peak: f64,
 }
 
-/// Times the three passes of every layer of both DCGAN configurations at batch `n`.
+/// Times of the table are taken in this many rounds over the whole table, and each cell's
+/// median is over the samples of all rounds. On a virtual machine whose second core slows down
+/// for a minute at a time, a cell measured in one stretch reads 52% of peak in one run and 80% in
+/// the next; spread over rounds a minute apart, a slow stretch holds a minority of its samples.
+pub const LAYER_ROUNDS: usize = 3;
+
+/// Times the three passes of every layer of both DCGAN configurations at batch `n`, in
+/// [`LAYER_ROUNDS`] rounds that share `timing` (each cell gets at least its share of the runs
+/// and seconds per round, and its median is over all of them).
 pub fn layer_table(n: usize, peak: &Peak, timing: &Timing) -> Vec<LayerRow> {
-    let mut rows = Vec::new();
+    let per_round = Timing {
+        min_runs: timing.min_runs.div_ceil(LAYER_ROUNDS).max(2),
+        min_seconds: timing.min_seconds / LAYER_ROUNDS as f64,
+    };
+    let mut rows: Vec<LayerRow> = Vec::new();
+    let mut samples: Vec<Vec<f64>> = Vec::new();
+    for round in 0..LAYER_ROUNDS {
+        let mut cell = 0;
+        layer_round(n, peak.threads, &per_round, &mut |row, times| {
+            if round == 0 {
+                rows.push(row);
+                samples.push(Vec::new());
+            }
+            samples[cell].extend(times);
+            cell += 1;
+        });
+    }
+    for (row, times) in rows.iter_mut().zip(&mut samples) {
+        let seconds = median(times);
+        row.milliseconds = seconds * 1e3;
+        row.gflops = row.mflop * 1e6 / seconds / 1e9;
+        row.fraction_of_peak = row.gflops / peak.for_threads(row.threads);
+    }
+    rows
+}
+
+/// One round over the table: `cell(row, samples)` for every layer, thread count and pass, in a
+/// fixed order (the row's times are filled in by [`layer_table`]).
+fn layer_round(
+    n: usize,
+    threads_up_to: usize,
+    timing: &Timing,
+    cell: &mut dyn FnMut(LayerRow, Vec<f64>),
+) {
     let mut rng = Rng::new(7);
     for size in [64, 32] {
         for spec in dcgan_convs(size) {
@@ -145,20 +186,20 @@ pub fn layer_table(n: usize, peak: &Peak, timing: &Timing) -> Vec<LayerRow> {
                 .expect("sizes");
             let mut grad_w = Tensor::zeros(&w_shape);
             let (st, pd) = ((spec.stride, spec.stride), (spec.padding, spec.padding));
-            for threads in thread_counts(peak.threads) {
+            for threads in thread_counts(threads_up_to) {
                 let mut time = |pass: &'static str, run: &mut dyn FnMut()| {
-                    let seconds = with_threads(threads, || median_seconds(timing, &mut *run));
-                    let gflops = spec.flops(n) / seconds / 1e9;
-                    rows.push(LayerRow {
+                    let times = with_threads(threads, || sample_seconds(timing, &mut *run));
+                    let row = LayerRow {
                         config: format!("W{size}"),
                         layer: spec.name.clone(),
                         pass,
                         threads,
                         mflop: spec.flops(n) / 1e6,
-                        milliseconds: seconds * 1e3,
-                        gflops,
-                        fraction_of_peak: gflops / peak.for_threads(threads),
-                    });
+                        milliseconds: 0.0,
+                        gflops: 0.0,
+                        fraction_of_peak: 0.0,
+                    };
+                    cell(row, times);
                 };
                 if spec.transposed {
                     time("forward", &mut || {
@@ -184,5 +225,4 @@ pub fn layer_table(n: usize, peak: &Peak, timing: &Timing) -> Vec<LayerRow> {
             }
         }
     }
-    rows
 }

@@ -34,7 +34,13 @@ impl Default for Timing {
 }
 
 /// The median wall-clock seconds of `run`, after one warm-up call.
-pub fn median_seconds(timing: &Timing, mut run: impl FnMut()) -> f64 {
+pub fn median_seconds(timing: &Timing, run: impl FnMut()) -> f64 {
+    median(&mut sample_seconds(timing, run))
+}
+
+/// The wall-clock seconds of each timed call of `run` (at least `min_runs`, for at least
+/// `min_seconds` in all), after one warm-up call.
+pub fn sample_seconds(timing: &Timing, mut run: impl FnMut()) -> Vec<f64> {
     run();
     let mut times = Vec::new();
     let start = Instant::now();
@@ -43,7 +49,7 @@ pub fn median_seconds(timing: &Timing, mut run: impl FnMut()) -> f64 {
         run();
         times.push(t.elapsed().as_secs_f64());
     }
-    median(&mut times)
+    times
 }
 
 /// The median of `xs` (sorted in place).
