@@ -155,39 +155,44 @@ pub(crate) fn transpose_into<T: Real>(
     );
     let full_rows = rows / TILE * TILE;
     let dst_ptr = SharedMut(dst.as_mut_ptr());
-    run_tasks(cols.div_ceil(BAND), rows * cols, |t| {
-        let (j0, j1) = (t * BAND, ((t + 1) * BAND).min(cols));
-        // SAFETY: disjoint writes, task t alone writes rows j0..j1 of dst.
-        let dst = unsafe {
-            std::slice::from_raw_parts_mut(dst_ptr.get().add(j0 * rows), (j1 - j0) * rows)
-        };
-        let full_j1 = j0 + (j1 - j0) / TILE * TILE;
-        // The full tiles: with AVX for f32 (8 x 8 in registers), else value by value.
-        if !transpose_tiles_avx(&src[j0..], src_stride, dst, rows, full_rows, full_j1 - j0) {
-            for i0 in (0..full_rows).step_by(TILE) {
-                for j in (j0..full_j1).step_by(TILE) {
-                    let tile: [[T; TILE]; TILE] = std::array::from_fn(|a| {
-                        src[(i0 + a) * src_stride + j..][..TILE]
-                            .try_into()
-                            .expect("a tile row")
-                    });
-                    for b in 0..TILE {
-                        let out = &mut dst[(j - j0 + b) * rows + i0..][..TILE];
-                        for (a, o) in out.iter_mut().enumerate() {
-                            o.write(tile[a][b]);
+    run_tasks(
+        cols.div_ceil(BAND),
+        rows * cols,
+        #[inline(always)]
+        |t| {
+            let (j0, j1) = (t * BAND, ((t + 1) * BAND).min(cols));
+            // SAFETY: disjoint writes, task t alone writes rows j0..j1 of dst.
+            let dst = unsafe {
+                std::slice::from_raw_parts_mut(dst_ptr.get().add(j0 * rows), (j1 - j0) * rows)
+            };
+            let full_j1 = j0 + (j1 - j0) / TILE * TILE;
+            // The full tiles: with AVX for f32 (8 x 8 in registers), else value by value.
+            if !transpose_tiles_avx(&src[j0..], src_stride, dst, rows, full_rows, full_j1 - j0) {
+                for i0 in (0..full_rows).step_by(TILE) {
+                    for j in (j0..full_j1).step_by(TILE) {
+                        let tile: [[T; TILE]; TILE] = std::array::from_fn(|a| {
+                            src[(i0 + a) * src_stride + j..][..TILE]
+                                .try_into()
+                                .expect("a tile row")
+                        });
+                        for b in 0..TILE {
+                            let out = &mut dst[(j - j0 + b) * rows + i0..][..TILE];
+                            for (a, o) in out.iter_mut().enumerate() {
+                                o.write(tile[a][b]);
+                            }
                         }
                     }
                 }
             }
-        }
-        // The edges: the last rows, and the last columns of the other rows.
-        for i in 0..rows {
-            let first = if i < full_rows { full_j1 } else { j0 };
-            for j in first..j1 {
-                dst[(j - j0) * rows + i].write(src[i * src_stride + j]);
+            // The edges: the last rows, and the last columns of the other rows.
+            for i in 0..rows {
+                let first = if i < full_rows { full_j1 } else { j0 };
+                for j in first..j1 {
+                    dst[(j - j0) * rows + i].write(src[i * src_stride + j]);
+                }
             }
-        }
-    });
+        },
+    );
 }
 
 /// `dst[j * dst_stride + i] = src[i * src_stride + j]` for i < rows and j < cols, both multiples
@@ -234,9 +239,16 @@ const PARALLEL_MIN_ELEMENTS: usize = 1 << 15;
 
 /// `for_each_task`, or a plain loop for small passes. Each task is compiled for AVX2 where the
 /// CPU has it (`simd::with_avx2`): these passes copy and add, and move twice as much per
-/// instruction.
+/// instruction. The callers mark their task `#[inline(always)]`: a large task would otherwise
+/// stay a function of its own, compiled for plain x86-64 (`perf` found the arrangement of the
+/// direct forward pass so, with 16-byte moves).
 pub(crate) fn run_tasks(n_tasks: usize, elements: usize, task: impl Fn(usize) + Sync) {
-    let task = |t: usize| with_avx2(|| task(t));
+    let task = |t: usize| {
+        with_avx2(
+            #[inline(always)]
+            || task(t),
+        )
+    };
     if elements < PARALLEL_MIN_ELEMENTS {
         (0..n_tasks).for_each(task);
     } else {
@@ -287,42 +299,48 @@ pub(crate) fn im2col<T: Real>(
     let columns = TapColumns::new(win);
     let cols_ptr = SharedMut(cols.as_mut_ptr());
     // One task per channel: it writes the kH * kW rows of that channel.
-    run_tasks(channels.len(), cols.len(), |t| {
-        // SAFETY: disjoint writes, task t alone writes rows t * kH * kW .. (t + 1) * kH * kW.
-        let rows = unsafe {
-            std::slice::from_raw_parts_mut(cols_ptr.get().add(t * taps * width), taps * width)
-        };
-        let c = channels.start + t;
-        let mut phases = PhasedRow::new(win.w, win.sw);
-        for (i, n) in images.clone().enumerate() {
-            let src = &x[(n * win.channels + c) * plane..][..plane];
-            for oh in 0..win.h_out {
-                for a in 0..win.kh {
-                    // Taps (a, 0..kW) at the positions of output row oh: kW row pieces of W'.
-                    let at = |b: usize| (a * win.kw + b) * width + i * positions + oh * win.w_out;
-                    let ih = (oh * win.sh + a)
-                        .checked_sub(win.ph)
-                        .filter(|&ih| ih < win.h);
-                    let Some(ih) = ih else {
-                        // The window row lies in the padding.
-                        for b in 0..win.kw {
-                            rows[at(b)..][..win.w_out].fill(T::ZERO);
+    run_tasks(
+        channels.len(),
+        cols.len(),
+        #[inline(always)]
+        |t| {
+            // SAFETY: disjoint writes, task t alone writes rows t * kH * kW .. (t + 1) * kH * kW.
+            let rows = unsafe {
+                std::slice::from_raw_parts_mut(cols_ptr.get().add(t * taps * width), taps * width)
+            };
+            let c = channels.start + t;
+            let mut phases = PhasedRow::new(win.w, win.sw);
+            for (i, n) in images.clone().enumerate() {
+                let src = &x[(n * win.channels + c) * plane..][..plane];
+                for oh in 0..win.h_out {
+                    for a in 0..win.kh {
+                        // Taps (a, 0..kW) at the positions of output row oh: kW row pieces of W'.
+                        let at =
+                            |b: usize| (a * win.kw + b) * width + i * positions + oh * win.w_out;
+                        let ih = (oh * win.sh + a)
+                            .checked_sub(win.ph)
+                            .filter(|&ih| ih < win.h);
+                        let Some(ih) = ih else {
+                            // The window row lies in the padding.
+                            for b in 0..win.kw {
+                                rows[at(b)..][..win.w_out].fill(T::ZERO);
+                            }
+                            continue;
+                        };
+                        phases.load(&src[ih * win.w..][..win.w]);
+                        for (b, column) in columns.0.iter().enumerate() {
+                            let dst = &mut rows[at(b)..][..win.w_out];
+                            let live = column.outputs.clone();
+                            dst[..live.start].fill(T::ZERO);
+                            dst[live.end..].fill(T::ZERO);
+                            dst[live.clone()]
+                                .copy_from_slice(&phases.data[column.source..][..live.len()]);
                         }
-                        continue;
-                    };
-                    phases.load(&src[ih * win.w..][..win.w]);
-                    for (b, column) in columns.0.iter().enumerate() {
-                        let dst = &mut rows[at(b)..][..win.w_out];
-                        let live = column.outputs.clone();
-                        dst[..live.start].fill(T::ZERO);
-                        dst[live.end..].fill(T::ZERO);
-                        dst[live.clone()]
-                            .copy_from_slice(&phases.data[column.source..][..live.len()]);
                     }
                 }
             }
-        }
-    });
+        },
+    );
 }
 
 /// Where each kernel column b reads in an image row, worked out once per call (it involves
@@ -463,30 +481,35 @@ pub(crate) fn col2im<T: Real>(cols: &[T], win: &Window, images: Range<usize>, x:
     let n0 = images.start;
     // One task per (image, channel) plane of x, built row by row: every pixel sums its terms in
     // the same order (kernel row, kernel column) whichever thread runs the task.
-    run_tasks(images.len() * win.channels, cols.len(), |t| {
-        let (c, i) = (t / images.len(), t % images.len());
-        // SAFETY: disjoint writes, task t alone writes plane (n0 + i, c) of x.
-        let dst = unsafe {
-            std::slice::from_raw_parts_mut(
-                x_ptr.get().add(((n0 + i) * win.channels + c) * plane),
-                plane,
-            )
-        };
-        let mut sums = PhasedRow::new(win.w, win.sw);
-        for (dst_row, readers) in dst.chunks_exact_mut(win.w).zip(&readers) {
-            sums.data.fill(T::ZERO);
-            for &(a, oh) in readers {
-                for (b, column) in columns.0.iter().enumerate() {
-                    let r = (c * win.kh + a) * win.kw + b;
-                    let src =
-                        &cols[r * width + i * positions + oh * win.w_out..][column.outputs.clone()];
-                    let sum = &mut sums.data[column.source..][..src.len()];
-                    sum.iter_mut().zip(src).for_each(|(s, &v)| *s += v);
+    run_tasks(
+        images.len() * win.channels,
+        cols.len(),
+        #[inline(always)]
+        |t| {
+            let (c, i) = (t / images.len(), t % images.len());
+            // SAFETY: disjoint writes, task t alone writes plane (n0 + i, c) of x.
+            let dst = unsafe {
+                std::slice::from_raw_parts_mut(
+                    x_ptr.get().add(((n0 + i) * win.channels + c) * plane),
+                    plane,
+                )
+            };
+            let mut sums = PhasedRow::new(win.w, win.sw);
+            for (dst_row, readers) in dst.chunks_exact_mut(win.w).zip(&readers) {
+                sums.data.fill(T::ZERO);
+                for &(a, oh) in readers {
+                    for (b, column) in columns.0.iter().enumerate() {
+                        let r = (c * win.kh + a) * win.kw + b;
+                        let src = &cols[r * width + i * positions + oh * win.w_out..]
+                            [column.outputs.clone()];
+                        let sum = &mut sums.data[column.source..][..src.len()];
+                        sum.iter_mut().zip(src).for_each(|(s, &v)| *s += v);
+                    }
                 }
+                sums.add_to(dst_row);
             }
-            sums.add_to(dst_row);
-        }
-    });
+        },
+    );
 }
 
 /// [`im2col`] for a run of g images stored batch innermost (`x_t`: [C, H, W, g]), into
@@ -501,30 +524,35 @@ pub(crate) fn im2col_by_position<T: Real>(x_t: &[T], win: &Window, g: usize, col
     );
     let (oh_valid, ow_valid) = win.valid_ranges();
     let cols_ptr = SharedMut(cols.as_mut_ptr());
-    run_tasks(win.channels, cols.len(), |c| {
-        // SAFETY: disjoint writes, task c alone writes the kH * kW rows of channel c.
-        let rows = unsafe {
-            std::slice::from_raw_parts_mut(cols_ptr.get().add(c * taps * width), taps * width)
-        };
-        let src = &x_t[c * plane..][..plane];
-        for (t, row) in rows.chunks_exact_mut(width).enumerate() {
-            let (a, b) = (t / win.kw, t % win.kw);
-            for (oh, out_row) in row.chunks_exact_mut(win.w_out * g).enumerate() {
-                if !oh_valid[a].contains(&oh) {
-                    out_row.fill(T::ZERO);
-                    continue;
-                }
-                let ih = oh * win.sh + a - win.ph;
-                let live = ow_valid[b].clone();
-                out_row[..live.start * g].fill(T::ZERO);
-                out_row[live.end * g..].fill(T::ZERO);
-                for ow in live {
-                    let iw = ow * win.sw + b - win.pw;
-                    out_row[ow * g..][..g].copy_from_slice(&src[(ih * win.w + iw) * g..][..g]);
+    run_tasks(
+        win.channels,
+        cols.len(),
+        #[inline(always)]
+        |c| {
+            // SAFETY: disjoint writes, task c alone writes the kH * kW rows of channel c.
+            let rows = unsafe {
+                std::slice::from_raw_parts_mut(cols_ptr.get().add(c * taps * width), taps * width)
+            };
+            let src = &x_t[c * plane..][..plane];
+            for (t, row) in rows.chunks_exact_mut(width).enumerate() {
+                let (a, b) = (t / win.kw, t % win.kw);
+                for (oh, out_row) in row.chunks_exact_mut(win.w_out * g).enumerate() {
+                    if !oh_valid[a].contains(&oh) {
+                        out_row.fill(T::ZERO);
+                        continue;
+                    }
+                    let ih = oh * win.sh + a - win.ph;
+                    let live = ow_valid[b].clone();
+                    out_row[..live.start * g].fill(T::ZERO);
+                    out_row[live.end * g..].fill(T::ZERO);
+                    for ow in live {
+                        let iw = ow * win.sw + b - win.pw;
+                        out_row[ow * g..][..g].copy_from_slice(&src[(ih * win.w + iw) * g..][..g]);
+                    }
                 }
             }
-        }
-    });
+        },
+    );
 }
 
 /// The adjoint of [`im2col_by_position`]: `x_t` ([C, H, W, g], overwritten) gets, at every
@@ -539,24 +567,29 @@ pub(crate) fn col2im_by_position<T: Real>(cols: &[T], win: &Window, g: usize, x_
     );
     let (oh_valid, ow_valid) = win.valid_ranges();
     let x_ptr = SharedMut(x_t.as_mut_ptr());
-    run_tasks(win.channels, cols.len(), |c| {
-        // SAFETY: disjoint writes, task c alone writes channel c of x_t.
-        let dst = unsafe { std::slice::from_raw_parts_mut(x_ptr.get().add(c * plane), plane) };
-        dst.fill(T::ZERO);
-        let rows = &cols[c * taps * width..][..taps * width];
-        for (t, row) in rows.chunks_exact(width).enumerate() {
-            let (a, b) = (t / win.kw, t % win.kw);
-            for oh in oh_valid[a].clone() {
-                let ih = oh * win.sh + a - win.ph;
-                for ow in ow_valid[b].clone() {
-                    let iw = ow * win.sw + b - win.pw;
-                    let pixel = &mut dst[(ih * win.w + iw) * g..][..g];
-                    let src = &row[(oh * win.w_out + ow) * g..][..g];
-                    pixel.iter_mut().zip(src).for_each(|(d, &v)| *d += v);
+    run_tasks(
+        win.channels,
+        cols.len(),
+        #[inline(always)]
+        |c| {
+            // SAFETY: disjoint writes, task c alone writes channel c of x_t.
+            let dst = unsafe { std::slice::from_raw_parts_mut(x_ptr.get().add(c * plane), plane) };
+            dst.fill(T::ZERO);
+            let rows = &cols[c * taps * width..][..taps * width];
+            for (t, row) in rows.chunks_exact(width).enumerate() {
+                let (a, b) = (t / win.kw, t % win.kw);
+                for oh in oh_valid[a].clone() {
+                    let ih = oh * win.sh + a - win.ph;
+                    for ow in ow_valid[b].clone() {
+                        let iw = ow * win.sw + b - win.pw;
+                        let pixel = &mut dst[(ih * win.w + iw) * g..][..g];
+                        let src = &row[(oh * win.w_out + ow) * g..][..g];
+                        pixel.iter_mut().zip(src).for_each(|(d, &v)| *d += v);
+                    }
                 }
             }
-        }
-    });
+        },
+    );
 }
 
 /// The images of a run (`run`: [g, C, P] flat, P positions per channel) as one matrix

@@ -140,40 +140,48 @@ impl<T: Real> Arranged<T> {
         // A task per channel (by position) or per image plane (by image): each writes its own
         // part of `pixels`, on all threads when the run is large (a run can be the whole batch).
         let out = SharedMut(pixels.as_mut_ptr());
-        run_tasks(planes, planes * channel_stride, |k| {
-            // SAFETY: task k alone writes plane k.
-            let out = unsafe {
-                std::slice::from_raw_parts_mut(out.get().add(k * channel_stride), channel_stride)
-            };
-            match columns {
-                Columns::ByPosition => {
-                    for (pr, out_row) in out.chunks_exact_mut(row_stride).enumerate() {
-                        let Some(ih) = pr.checked_sub(top).filter(|&ih| ih < h) else {
-                            out_row.fill(T::ZERO);
-                            continue;
-                        };
-                        out_row[..left * g].fill(T::ZERO);
-                        out_row[(left + w) * g..].fill(T::ZERO);
-                        // image row ih of channel k, for the g images: [g, W] -> [W, g]
-                        let src = &run[(k * h + ih) * w..];
-                        transpose(src, g, w, image_len, &mut out_row[left * g..(left + w) * g]);
-                    }
-                }
-                Columns::ByImage => {
-                    let plane = &run[k * h * w..][..h * w];
-                    let mut padded = vec![T::ZERO; cols];
-                    for (pr, out_row) in out.chunks_exact_mut(row_stride).enumerate() {
-                        match pr.checked_sub(top).filter(|&ih| ih < h) {
-                            Some(ih) => {
-                                padded[left..left + w].copy_from_slice(&plane[ih * w..][..w])
-                            }
-                            None => padded[left..left + w].fill(T::ZERO),
+        run_tasks(
+            planes,
+            planes * channel_stride,
+            #[inline(always)]
+            |k| {
+                // SAFETY: task k alone writes plane k.
+                let out = unsafe {
+                    std::slice::from_raw_parts_mut(
+                        out.get().add(k * channel_stride),
+                        channel_stride,
+                    )
+                };
+                match columns {
+                    Columns::ByPosition => {
+                        for (pr, out_row) in out.chunks_exact_mut(row_stride).enumerate() {
+                            let Some(ih) = pr.checked_sub(top).filter(|&ih| ih < h) else {
+                                out_row.fill(T::ZERO);
+                                continue;
+                            };
+                            out_row[..left * g].fill(T::ZERO);
+                            out_row[(left + w) * g..].fill(T::ZERO);
+                            // image row ih of channel k, for the g images: [g, W] -> [W, g]
+                            let src = &run[(k * h + ih) * w..];
+                            transpose(src, g, w, image_len, &mut out_row[left * g..(left + w) * g]);
                         }
-                        split_phases(&padded, sw, out_row);
+                    }
+                    Columns::ByImage => {
+                        let plane = &run[k * h * w..][..h * w];
+                        let mut padded = vec![T::ZERO; cols];
+                        for (pr, out_row) in out.chunks_exact_mut(row_stride).enumerate() {
+                            match pr.checked_sub(top).filter(|&ih| ih < h) {
+                                Some(ih) => {
+                                    padded[left..left + w].copy_from_slice(&plane[ih * w..][..w])
+                                }
+                                None => padded[left..left + w].fill(T::ZERO),
+                            }
+                            split_phases(&padded, sw, out_row);
+                        }
                     }
                 }
-            }
-        });
+            },
+        );
         Arranged {
             pixels,
             columns,
